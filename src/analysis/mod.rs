@@ -1,0 +1,122 @@
+//! Analysis: typed facts computed from the model, with no thresholds, severities or wording
+//! (those belong to `findings` and the writers). Byte categories, waste, duplicate content,
+//! and dive's own efficiency numbers.
+
+pub mod categories;
+pub mod dive;
+pub mod duplicates;
+pub mod waste;
+
+use std::collections::BTreeMap;
+
+use crate::layer::EntryKind;
+use crate::model::{Image, NodeId};
+pub use categories::{Category, CategorySet, Classifier};
+
+/// Bytes and files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    pub bytes: u64,
+    pub files: u64,
+}
+
+impl Totals {
+    fn add(&mut self, bytes: u64) {
+        self.bytes += bytes;
+        self.files += 1;
+    }
+}
+
+/// A file in the final filesystem that belongs to a category.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub node: NodeId,
+    /// The layer whose entry provides the visible version.
+    pub layer: usize,
+    pub bytes: u64,
+}
+
+/// Per category: what is visible at the end, and what each layer added.
+#[derive(Debug, Default)]
+pub struct CategoryFacts {
+    pub visible: BTreeMap<Category, Totals>,
+    /// Indexed by layer: bytes and files each layer's entries added (later deletions included).
+    pub added_by_layer: Vec<BTreeMap<Category, Totals>>,
+    /// The visible files of each category, largest first.
+    pub members: BTreeMap<Category, Vec<Member>>,
+}
+
+/// Everything the analyses found.
+#[derive(Debug)]
+pub struct Facts {
+    pub categories: CategoryFacts,
+    pub waste: waste::Waste,
+    pub duplicates: duplicates::Duplicates,
+    pub dive: dive::DiveNumbers,
+}
+
+pub fn analyze(image: &Image) -> Facts {
+    Facts {
+        categories: categorize(image),
+        waste: waste::compute(image),
+        duplicates: duplicates::compute(image),
+        dive: dive::compute(image),
+    }
+}
+
+fn categorize(image: &Image) -> CategoryFacts {
+    let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
+    let mut facts = CategoryFacts {
+        added_by_layer: vec![BTreeMap::new(); image.layers.len()],
+        ..CategoryFacts::default()
+    };
+    let tree = &image.tree;
+    for id in tree.ids() {
+        let node = tree.node(id);
+        let provided: Vec<_> = node
+            .changes
+            .iter()
+            .filter_map(|c| image.entry(c).map(|e| (c, e)))
+            .filter(|(_, e)| {
+                !matches!(
+                    e.kind,
+                    EntryKind::Dir | EntryKind::Whiteout | EntryKind::Opaque
+                )
+            })
+            .collect();
+        if provided.is_empty() {
+            continue;
+        }
+        let set = classifier.classify(&tree.path(id));
+        if set.is_empty() {
+            continue;
+        }
+        for (change, entry) in &provided {
+            for c in set.iter() {
+                facts.added_by_layer[change.layer as usize]
+                    .entry(c)
+                    .or_default()
+                    .add(entry.size);
+            }
+        }
+        let Some(entry) = image.final_entry(id) else {
+            continue;
+        };
+        if entry.kind == EntryKind::Dir {
+            continue;
+        }
+        let layer = node.changes.last().map_or(0, |c| c.layer as usize);
+        for c in set.iter() {
+            facts.visible.entry(c).or_default().add(entry.size);
+            facts.members.entry(c).or_default().push(Member {
+                node: id,
+                layer,
+                bytes: entry.size,
+            });
+        }
+    }
+    for members in facts.members.values_mut() {
+        members.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.node.cmp(&b.node)));
+    }
+    facts
+}

@@ -1,0 +1,72 @@
+//! Runs a validated command: read the image, analyse it, write the report.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{Command, ReadConfig};
+use crate::report::{self, Format, Report};
+use crate::source::{self, Input, Platform, ReadOptions, Transport};
+
+/// The demo image: built by `cargo run --example build_demo` from the fixture builder.
+pub const DEMO_IMAGE: &[u8] = include_bytes!("../assets/demo.tar");
+
+pub fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Report {
+            source,
+            format,
+            output,
+            read,
+        } => {
+            let report = load(&source, &read)?;
+            emit(&report, format, output.as_deref())?;
+        }
+        Command::Demo { format } => {
+            let source = Transport::DockerArchive {
+                input: Input::Embedded(DEMO_IMAGE),
+                reference: None,
+            };
+            let read = ReadConfig {
+                verify: true,
+                platform: Platform::host(),
+            };
+            let report = load(&source, &read)?;
+            emit(&report, format, None)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and analyses an image.
+pub fn load(source: &Transport, read: &ReadConfig) -> Result<Report> {
+    let keep_nothing = |_: &[u8], _: u64| false;
+    let opts = ReadOptions {
+        verify: read.verify,
+        platform: read.platform.clone(),
+        keep_content: &keep_nothing,
+    };
+    let image = source::read_image(source, &opts)?;
+    Ok(Report::new(image))
+}
+
+fn emit(report: &Report, format: Format, output: Option<&std::path::Path>) -> Result<()> {
+    match output {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let mut out = BufWriter::new(file);
+            report::write(report, format, &mut out)?;
+            out.flush()?;
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            report::write(report, format, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Command line: raw clap arguments, turned into one validated `Command` here so that nothing
+//! downstream parses a string.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+use crate::source::{Platform, Transport};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pydive",
+    version,
+    about = "See where a Python container image's bytes went, and whether its compiled code will load",
+    args_conflicts_with_subcommands = true,
+    after_help = "IMAGE is spelled as skopeo spells it: docker-archive:PATH (or a bare path, or - for standard input), oci:DIR[:TAG], oci-archive:PATH[:TAG]."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// The image to look at (prints the text report for now).
+    image: Option<String>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Sub {
+    /// The full analysis as text or JSON.
+    Report {
+        image: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Run on the small demo image built into pydive (no daemon, no network).
+    Demo {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+struct ReadArgs {
+    /// Which image of a multi-platform index: os/arch[/variant] (default: this machine's).
+    #[arg(long, global = true)]
+    platform: Option<String>,
+    /// Do not check layer digests (faster on local uncompressed tarballs).
+    #[arg(long, global = true)]
+    no_verify: bool,
+}
+
+/// How to read an image, validated.
+#[derive(Debug, Clone)]
+pub struct ReadConfig {
+    pub verify: bool,
+    pub platform: Platform,
+}
+
+/// What to do, validated.
+#[derive(Debug)]
+pub enum Command {
+    Report {
+        source: Transport,
+        format: Format,
+        output: Option<PathBuf>,
+        read: ReadConfig,
+    },
+    Demo {
+        format: Format,
+    },
+}
+
+impl ReadArgs {
+    fn validate(&self) -> Result<ReadConfig> {
+        Ok(ReadConfig {
+            verify: !self.no_verify,
+            platform: match &self.platform {
+                Some(p) => Platform::parse(p)?,
+                None => Platform::host(),
+            },
+        })
+    }
+}
+
+impl Cli {
+    /// Turns parsed arguments into a command, or says what is wrong with them.
+    pub fn validate(self) -> Result<Command> {
+        match self.command {
+            Some(Sub::Report {
+                image,
+                format,
+                output,
+                read,
+            }) => {
+                let merged = ReadArgs {
+                    platform: read.platform.or(self.read.platform),
+                    no_verify: read.no_verify || self.read.no_verify,
+                };
+                Ok(Command::Report {
+                    source: Transport::parse(&image)?,
+                    format,
+                    output,
+                    read: merged.validate()?,
+                })
+            }
+            Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
+            None => match self.image {
+                Some(image) => Ok(Command::Report {
+                    source: Transport::parse(&image)?,
+                    format: Format::Text,
+                    output: None,
+                    read: self.read.validate()?,
+                }),
+                None => anyhow::bail!(
+                    "no image given; try `pydive demo`, or `pydive IMAGE` (see `pydive --help`)"
+                ),
+            },
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! `duplicates`: the same content stored at several paths.
+//!
+//! Why: each copy costs its full size; often a library vendored by two packages, or files
+//! copied where a link would do.
+//!
+//! Fix: keep one copy and symlink or hard-link the others in the same `RUN`, or stop one of the
+//! packages from vendoring it.
+
+use std::collections::BTreeMap;
+
+use super::{Context, Finding, Rule, Severity, files, size};
+use crate::model::NodeId;
+
+pub const RULE: Rule = Rule {
+    id: "duplicates",
+    severity: Severity::Info,
+    summary: "identical files are stored at several paths",
+    check,
+};
+
+/// Per layer holding the extra copies.
+const MIN_BYTES: u64 = 1_000_000;
+
+fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
+    // The layer that holds each extra copy: (bytes, extra copies, the copies they duplicate).
+    let mut by_layer: BTreeMap<usize, (u64, Vec<(u64, NodeId)>)> = BTreeMap::new();
+    for group in &ctx.facts.duplicates.groups {
+        for &(node, layer) in &group.copies[1..] {
+            let slot = by_layer.entry(layer).or_default();
+            slot.0 += group.size;
+            slot.1.push((group.size, node));
+        }
+    }
+    by_layer
+        .into_iter()
+        .filter(|(_, (bytes, _))| *bytes >= MIN_BYTES)
+        .map(|(layer, (bytes, mut copies))| {
+            copies.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let nodes: Vec<NodeId> = copies.iter().map(|c| c.1).collect();
+            let message = format!(
+                "{} in {} duplicate content stored elsewhere in the image",
+                size(bytes),
+                files(nodes.len())
+            );
+            ctx.finding(
+                rule,
+                Some(layer),
+                &nodes,
+                bytes,
+                message,
+                "keep one copy and replace the others with symlinks or hard links in the same RUN, or stop a package from vendoring its own copy".into(),
+            )
+        })
+        .collect()
+}

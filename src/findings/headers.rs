@@ -1,0 +1,30 @@
+//! `headers`: C and C++ headers (`/usr/include`, Python's `include/python3.x`, `*.h`).
+//!
+//! Why: headers are only read by a compiler; a runtime image does not need them. They usually
+//! arrive with `-dev` packages installed to build an extension module.
+//!
+//! Fix: build in a builder stage of a multi-stage build, and install only the runtime
+//! libraries (not the `-dev` packages) in the final stage.
+
+use super::{Context, Finding, Rule, Severity, files, size};
+use crate::analysis::Category;
+
+pub const RULE: Rule = Rule {
+    id: "headers",
+    severity: Severity::Info,
+    summary: "C/C++ headers are in the final image",
+    check,
+};
+
+const MIN_BYTES: u64 = 1_000_000;
+
+fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
+    ctx.category_findings(
+        rule,
+        Category::Headers,
+        MIN_BYTES,
+        |_| true,
+        |bytes, n| format!("C/C++ headers in the final image: {} in {}", size(bytes), files(n)),
+        "install -dev packages only in a builder stage of a multi-stage build; the runtime stage needs the libraries, not their headers",
+    )
+}

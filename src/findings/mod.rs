@@ -1,0 +1,183 @@
+//! Findings: rules that turn facts into `Finding`s with a severity, the layer and Dockerfile
+//! step responsible, the paths, the bytes and a concrete fix. One file per rule, each with a
+//! doc comment saying what it finds, why it matters and how to fix it; `RULES` lists them all.
+//! Findings are data: wording of the report and colour live in the writers.
+
+mod apt_cache;
+mod compilers;
+mod duplicates;
+mod headers;
+mod pip_cache;
+mod wasted;
+mod wheels;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::{Category, Facts};
+use crate::layer::path::absolute;
+use crate::model::{Image, NodeId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// How many paths a finding carries; `path_count` tells how many there were in all.
+pub const MAX_PATHS: usize = 50;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub fix: String,
+    pub layer: Option<usize>,
+    pub created_by: Option<String>,
+    /// Absolute paths, largest first, at most `MAX_PATHS`.
+    pub paths: Vec<String>,
+    pub path_count: usize,
+    pub bytes: u64,
+}
+
+/// A rule: an id users can refer to, its default severity, and the check.
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub check: fn(&Context, &Rule) -> Vec<Finding>,
+}
+
+pub struct Context<'a> {
+    pub image: &'a Image,
+    pub facts: &'a Facts,
+}
+
+/// Every rule, in the order the report lists their findings within a severity.
+pub const RULES: &[Rule] = &[
+    pip_cache::RULE,
+    apt_cache::RULE,
+    compilers::RULE,
+    wheels::RULE,
+    wasted::RULE,
+    headers::RULE,
+    duplicates::RULE,
+];
+
+/// Runs every rule. Findings come most severe first, then largest first.
+pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {
+    let ctx = Context { image, facts };
+    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(&ctx, r)).collect();
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.bytes.cmp(&a.bytes)));
+    findings
+}
+
+impl Context<'_> {
+    /// The Dockerfile step of a layer, if the image history names one.
+    fn created_by(&self, layer: usize) -> Option<String> {
+        self.image
+            .layers
+            .get(layer)
+            .map(|l| l.created_by.clone())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Builds a finding for one layer from its nodes (already largest first).
+    fn finding(
+        &self,
+        rule: &Rule,
+        layer: Option<usize>,
+        nodes: &[NodeId],
+        bytes: u64,
+        message: String,
+        fix: String,
+    ) -> Finding {
+        Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            message,
+            fix,
+            layer,
+            created_by: layer.and_then(|l| self.created_by(l)),
+            paths: nodes
+                .iter()
+                .take(MAX_PATHS)
+                .map(|&n| absolute(&self.image.tree.path(n)))
+                .collect(),
+            path_count: nodes.len(),
+            bytes,
+        }
+    }
+
+    /// The visible files of a category grouped by the layer that provides them, as
+    /// (layer, bytes, nodes largest first), skipping files `keep` rejects.
+    fn category_by_layer(
+        &self,
+        category: Category,
+        keep: impl Fn(NodeId) -> bool,
+    ) -> Vec<(usize, u64, Vec<NodeId>)> {
+        let mut layers: BTreeMap<usize, (u64, Vec<NodeId>)> = BTreeMap::new();
+        for m in self
+            .facts
+            .categories
+            .members
+            .get(&category)
+            .into_iter()
+            .flatten()
+        {
+            if keep(m.node) {
+                let slot = layers.entry(m.layer).or_default();
+                slot.0 += m.bytes;
+                slot.1.push(m.node);
+            }
+        }
+        layers.into_iter().map(|(l, (b, n))| (l, b, n)).collect()
+    }
+
+    /// One finding per layer whose visible files of `category` add up to at least `min_bytes`.
+    fn category_findings(
+        &self,
+        rule: &Rule,
+        category: Category,
+        min_bytes: u64,
+        keep: impl Fn(NodeId) -> bool,
+        message: impl Fn(u64, usize) -> String,
+        fix: &str,
+    ) -> Vec<Finding> {
+        self.category_by_layer(category, keep)
+            .into_iter()
+            .filter(|(_, bytes, _)| *bytes >= min_bytes && *bytes > 0)
+            .map(|(layer, bytes, nodes)| {
+                let msg = message(bytes, nodes.len());
+                self.finding(rule, Some(layer), &nodes, bytes, msg, fix.to_string())
+            })
+            .collect()
+    }
+}
+
+/// Sizes in findings' messages: decimal units, as `docker images` shows them.
+pub fn size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::DECIMAL)
+}
+
+fn files(n: usize) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
+    }
+}

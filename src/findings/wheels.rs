@@ -1,0 +1,35 @@
+//! `wheels`: `.whl` files left on disk after they were installed.
+//!
+//! Why: once installed, a wheel is a second copy of the package. Debian's own
+//! `/usr/share/python-wheels` are exempt: `python3 -m venv` needs them.
+//!
+//! Fix: install straight from the wheels and delete them in the same `RUN`, or mount them
+//! from a builder stage (`RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels
+//! pip install /wheels/*.whl`) so they never land in a layer.
+
+use super::{Context, Finding, Rule, Severity, files, size};
+use crate::analysis::Category;
+
+pub const RULE: Rule = Rule {
+    id: "wheels",
+    severity: Severity::Warning,
+    summary: "wheel files are left on disk after installation",
+    check,
+};
+
+fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
+    let debian_wheels = |node| {
+        !ctx.image
+            .tree
+            .path(node)
+            .starts_with(b"usr/share/python-wheels/")
+    };
+    ctx.category_findings(
+        rule,
+        Category::Wheels,
+        1,
+        debian_wheels,
+        |bytes, n| format!("wheel files left on disk: {} in {}", size(bytes), files(n)),
+        "delete the wheels in the same RUN that installs them (`pip install /wheels/*.whl && rm -rf /wheels`), or bind-mount them from a builder stage with `RUN --mount=type=bind,from=builder,...` so they never enter a layer",
+    )
+}

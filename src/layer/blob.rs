@@ -1,0 +1,239 @@
+//! The byte plumbing under a layer walk: counting and hashing readers, a seekable window onto a
+//! file, and compression detected from magic bytes.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use sha2::{Digest as _, Sha256};
+
+/// How a layer blob is stored, read from its first bytes rather than trusted from a media type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Compression::None => "tar",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        })
+    }
+}
+
+/// Reads the magic bytes at the start of a buffered blob without consuming them.
+pub fn detect(reader: &mut impl BufRead) -> io::Result<Compression> {
+    // One fill is enough: a BufReader's first read returns far more than a magic number.
+    let head = reader.fill_buf()?;
+    Ok(match head {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+        [b'B', b'Z', b'h', ..] => return Err(unsupported("bzip2")),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => return Err(unsupported("xz")),
+        _ => Compression::None,
+    })
+}
+
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{what}-compressed layers are not supported (only plain tar, gzip and zstd)"),
+    )
+}
+
+/// Counts the bytes that pass through and, when asked, hashes them with SHA-256 (the `sha2`
+/// crate picks the SHA-NI instructions at run time where the CPU has them).
+pub struct Hashing<R> {
+    inner: R,
+    hasher: Option<Sha256>,
+    count: u64,
+}
+
+impl<R> Hashing<R> {
+    pub fn new(inner: R, hash: bool) -> Self {
+        Hashing {
+            inner,
+            hasher: hash.then(Sha256::new),
+            count: 0,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The bytes seen and, if hashing, their digest as `sha256:<hex>`.
+    pub fn finish(self) -> (u64, Option<String>, R) {
+        let digest = self
+            .hasher
+            .map(|h| format!("sha256:{}", hex(&h.finalize())));
+        (self.count, digest, self.inner)
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Hashing<R> {
+    /// Only used without hashing (the walk seeks past contents when verification is off).
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        debug_assert!(self.hasher.is_none(), "seeking would skip hashed bytes");
+        let at = self.inner.seek(pos)?;
+        self.count = at;
+        Ok(at)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Bytes that can be read at any offset by several threads at once.
+#[derive(Clone, Debug)]
+pub enum Backing {
+    File(Arc<File>),
+    /// Bytes built into the binary (the demo image).
+    Memory(&'static [u8]),
+}
+
+impl Backing {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        match self {
+            Backing::File(file) => file.read_at(buf, offset),
+            Backing::Memory(bytes) => {
+                let start = (offset as usize).min(bytes.len());
+                let n = buf.len().min(bytes.len() - start);
+                buf[..n].copy_from_slice(&bytes[start..start + n]);
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// A window `[start, start + len)` onto shared bytes, readable and seekable on its own, so
+/// several layers of one tarball can be read at once by different threads.
+#[derive(Debug)]
+pub struct Section {
+    backing: Backing,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl Section {
+    pub fn new(backing: Backing, start: u64, len: u64) -> Self {
+        Section {
+            backing,
+            start,
+            len,
+            pos: 0,
+        }
+    }
+
+    /// Whether the section starts like an uncompressed tar (no compression magic), without
+    /// moving the read position.
+    pub fn is_plain_tar(&self) -> io::Result<bool> {
+        let mut head = [0u8; 6];
+        let n = self
+            .backing
+            .read_at(&mut head[..(self.len.min(6) as usize)], self.start)?;
+        let mut reader = io::BufReader::new(&head[..n]);
+        Ok(detect(&mut reader)? == Compression::None)
+    }
+}
+
+impl Read for Section {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.len.saturating_sub(self.pos);
+        let want = (buf.len() as u64).min(left) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .backing
+            .read_at(&mut buf[..want], self.start + self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Section {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+        };
+        self.pos = target.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of a blob",
+            )
+        })?;
+        Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Cursor, Write};
+
+    #[test]
+    fn detects_compression_from_magic() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"hello").unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&b"hello"[..], 1).unwrap();
+        let check = |bytes: &[u8]| detect(&mut BufReader::new(Cursor::new(bytes.to_vec())));
+        assert_eq!(check(&gz).unwrap(), Compression::Gzip);
+        assert_eq!(check(&zst).unwrap(), Compression::Zstd);
+        assert_eq!(check(&[0u8; 1024]).unwrap(), Compression::None);
+        assert!(check(b"BZh91AY&SY").is_err());
+    }
+
+    #[test]
+    fn hashing_matches_known_digest() {
+        let mut r = Hashing::new(Cursor::new(b"abc".to_vec()), true);
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        let (n, digest, _) = r.finish();
+        assert_eq!(n, 3);
+        assert_eq!(
+            digest.unwrap(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn section_reads_and_seeks_within_its_window() {
+        let mut tmp = tempfile::tempfile().unwrap();
+        tmp.write_all(b"0123456789").unwrap();
+        let mut s = Section::new(Backing::File(Arc::new(tmp)), 2, 5);
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "23456");
+        s.seek(SeekFrom::Start(3)).unwrap();
+        out.clear();
+        s.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "56");
+    }
+}

@@ -1,0 +1,13 @@
+//! pydive: where a Python container image's bytes went, and whether its compiled code will
+//! load. Data flows one way:
+//! `source` -> `layer` -> `model` -> `analysis` -> `findings` -> `report`.
+
+pub mod analysis;
+pub mod app;
+pub mod cli;
+pub mod findings;
+pub mod fixture;
+pub mod layer;
+pub mod model;
+pub mod report;
+pub mod source;

@@ -1,0 +1,139 @@
+//! Model: the image as one file tree stacked from its layers. Sits between `layer` (entry lists,
+//! one per layer) and `analysis` (which reads this and computes facts). Each node records its
+//! state in every layer that touched it; "the tree as of layer k" is a query over those
+//! records, not a copy. The model holds no UI state and does no I/O.
+
+mod tree;
+
+pub use tree::{Change, Node, NodeId, State, Tree};
+
+use crate::layer::{Compression, Diagnostic, Entry, EntryKind, LayerScan};
+
+/// A layer: where it came from, what it holds, and its Dockerfile step.
+#[derive(Debug)]
+pub struct Layer {
+    pub index: usize,
+    pub diff_id: String,
+    /// The stored blob's digest (equal to `diff_id` for an uncompressed blob).
+    pub digest: String,
+    pub created_by: String,
+    /// Size of the uncompressed tar, and of the blob as stored.
+    pub size_bytes: u64,
+    pub blob_size: u64,
+    pub compression: Compression,
+    /// The layer's entries in archive order; tree changes point into this list.
+    pub entries: Vec<Entry>,
+}
+
+impl Layer {
+    /// Entries that are neither directories nor whiteout markers.
+    pub fn files(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| {
+                !matches!(
+                    e.kind,
+                    EntryKind::Dir | EntryKind::Whiteout | EntryKind::Opaque
+                )
+            })
+            .count()
+    }
+}
+
+/// A problem found while reading the image that did not stop the analysis.
+#[derive(Clone, Debug)]
+pub struct ImageDiagnostic {
+    pub layer: Option<usize>,
+    pub path: Option<Box<[u8]>>,
+    pub message: String,
+}
+
+/// The whole image: its metadata, its layers and the stacked tree.
+#[derive(Debug)]
+pub struct Image {
+    pub reference: String,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    pub layers: Vec<Layer>,
+    pub tree: Tree,
+    pub diagnostics: Vec<ImageDiagnostic>,
+}
+
+/// What a source knows about one layer before its blob is read.
+#[derive(Clone, Debug)]
+pub struct LayerMeta {
+    pub diff_id: String,
+    pub digest: String,
+    pub created_by: String,
+}
+
+impl Image {
+    /// Stacks the scanned layers, bottom first, into one tree.
+    pub fn build(
+        reference: String,
+        os: String,
+        architecture: String,
+        variant: Option<String>,
+        layers: Vec<(LayerMeta, LayerScan)>,
+    ) -> Image {
+        let mut tree = Tree::new();
+        let mut diagnostics = Vec::new();
+        let mut built = Vec::with_capacity(layers.len());
+        for (index, (meta, scan)) in layers.into_iter().enumerate() {
+            tree.apply_layer(index as u32, &scan.entries);
+            diagnostics.extend(
+                scan.diagnostics
+                    .into_iter()
+                    .map(|d: Diagnostic| ImageDiagnostic {
+                        layer: Some(index),
+                        path: d.path,
+                        message: d.message,
+                    }),
+            );
+            built.push(Layer {
+                index,
+                diff_id: meta.diff_id,
+                digest: meta.digest,
+                created_by: meta.created_by,
+                size_bytes: scan.tar_size,
+                blob_size: scan.blob_size,
+                compression: scan.compression.unwrap_or(Compression::None),
+                entries: scan.entries,
+            });
+        }
+        Image {
+            reference,
+            os,
+            architecture,
+            variant,
+            layers: built,
+            tree,
+            diagnostics,
+        }
+    }
+
+    /// Sum of the layers' uncompressed tar sizes.
+    pub fn size_bytes(&self) -> u64 {
+        self.layers.iter().map(|l| l.size_bytes).sum()
+    }
+
+    /// The entry a change points at.
+    pub fn entry(&self, change: &Change) -> Option<&Entry> {
+        let i = change.entry?;
+        self.layers
+            .get(change.layer as usize)?
+            .entries
+            .get(i as usize)
+    }
+
+    /// The entry that provides a node in the final filesystem (None for removed nodes and
+    /// directories that only exist because something below them does).
+    pub fn final_entry(&self, node: NodeId) -> Option<&Entry> {
+        let last = self.tree.node(node).changes.last()?;
+        if last.state == State::Removed {
+            return None;
+        }
+        self.entry(last)
+    }
+}

@@ -1,0 +1,58 @@
+//! Report: the image, the facts and the findings in one value, and one writer per format. The
+//! writers compute nothing; the JSON writer has its own versioned schema types (`json.rs`,
+//! documented in `docs/report-schema.md`).
+
+pub mod json;
+pub mod text;
+
+use crate::analysis::{self, Facts};
+use crate::findings::{self, Finding};
+use crate::model::Image;
+
+pub struct Report {
+    pub image: Image,
+    pub facts: Facts,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Runs every analysis and rule on an image.
+    pub fn new(image: Image) -> Report {
+        let facts = analysis::analyze(&image);
+        let findings = findings::evaluate(&image, &facts);
+        Report {
+            image,
+            facts,
+            findings,
+        }
+    }
+
+    /// Regular, visible files in the final filesystem, and their bytes.
+    pub fn visible_files(&self) -> analysis::Totals {
+        let mut totals = analysis::Totals::default();
+        for id in self.image.tree.ids() {
+            if let Some(e) = self.image.final_entry(id) {
+                if e.kind != crate::layer::EntryKind::Dir {
+                    totals.bytes += e.size;
+                    totals.files += 1;
+                }
+            }
+        }
+        totals
+    }
+}
+
+/// Output formats of `pydive report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Writes the report in a format.
+pub fn write(report: &Report, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    match format {
+        Format::Text => text::write(report, out),
+        Format::Json => json::write(report, out),
+    }
+}

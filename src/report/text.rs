@@ -1,0 +1,172 @@
+//! The text report: what a person reads in a terminal. Layers with their step and size, where
+//! the bytes went, the waste, and the findings with their fixes.
+
+use std::io::{self, Write};
+
+use super::Report;
+use crate::analysis::Category;
+use crate::findings::size;
+
+/// Dockerfile steps are cut to this many characters in the layer table.
+const STEP_WIDTH: usize = 90;
+/// Paths shown per finding; the rest are counted.
+const PATHS_SHOWN: usize = 5;
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let image = &report.image;
+    let facts = &report.facts;
+    let visible = report.visible_files();
+    let mut platform = format!("{}/{}", image.os, image.architecture);
+    if let Some(v) = &image.variant {
+        platform.push('/');
+        platform.push_str(v);
+    }
+    writeln!(out, "{}", image.reference)?;
+    writeln!(
+        out,
+        "  {platform}, {} layers, {} uncompressed, {} files ({}) in the final filesystem",
+        image.layers.len(),
+        size(image.size_bytes()),
+        group(visible.files),
+        size(visible.bytes),
+    )?;
+    let waste = &facts.waste;
+    writeln!(
+        out,
+        "  wasted {} (deleted {}, overwritten {}){}",
+        size(waste.wasted_bytes()),
+        size(waste.deleted_bytes),
+        size(waste.overwritten_bytes),
+        if facts.duplicates.computed {
+            format!(
+                ", duplicates {} reclaimable",
+                size(facts.duplicates.reclaimable_bytes())
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(
+        out,
+        "  dive's numbers: efficiency {:.4} %, wasted {}",
+        facts.dive.efficiency * 100.0,
+        size(facts.dive.wasted_bytes)
+    )?;
+
+    writeln!(out, "\nLayers")?;
+    writeln!(out, "  {:>3}  {:>10}  {:>7}  step", "#", "size", "files")?;
+    for layer in &image.layers {
+        writeln!(
+            out,
+            "  {:>3}  {:>10}  {:>7}  {}",
+            layer.index,
+            size(layer.size_bytes),
+            group(layer.files() as u64),
+            cut(&step(&layer.created_by), STEP_WIDTH)
+        )?;
+    }
+
+    writeln!(
+        out,
+        "\nWhere the bytes went (final filesystem; a file can be in several)"
+    )?;
+    writeln!(out, "  {:<14}  {:>10}  {:>7}", "category", "size", "files")?;
+    for c in Category::ALL {
+        let t = facts
+            .categories
+            .visible
+            .get(&c)
+            .copied()
+            .unwrap_or_default();
+        if t.files > 0 {
+            writeln!(
+                out,
+                "  {:<14}  {:>10}  {:>7}",
+                c.id(),
+                size(t.bytes),
+                group(t.files)
+            )?;
+        }
+    }
+
+    if !waste.files.is_empty() {
+        writeln!(out, "\nLargest waste")?;
+        for w in waste.files.iter().take(10) {
+            let (verb, by) = match w.fate {
+                crate::analysis::waste::Fate::Deleted { by } => ("deleted", by),
+                crate::analysis::waste::Fate::Overwritten { by } => ("overwritten", by),
+            };
+            writeln!(
+                out,
+                "  {:>10}  /{}  (layer {}, {verb} in layer {by})",
+                size(w.bytes),
+                crate::layer::path::Lossless(&image.tree.path(w.node)),
+                w.layer
+            )?;
+        }
+    }
+
+    writeln!(out)?;
+    if report.findings.is_empty() {
+        writeln!(out, "No findings.")?;
+    } else {
+        writeln!(out, "Findings ({})", report.findings.len())?;
+    }
+    for f in &report.findings {
+        let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
+        writeln!(out, "  {:<7} [{}] {layer}{}", f.severity, f.rule, f.message)?;
+        if let Some(step_text) = &f.created_by {
+            writeln!(out, "          step: {}", cut(&step(step_text), STEP_WIDTH))?;
+        }
+        for p in f.paths.iter().take(PATHS_SHOWN) {
+            writeln!(out, "          {p}")?;
+        }
+        if f.path_count > PATHS_SHOWN {
+            writeln!(
+                out,
+                "          ... and {} more",
+                group((f.path_count - PATHS_SHOWN) as u64)
+            )?;
+        }
+        writeln!(out, "          fix: {}", f.fix)?;
+    }
+    for d in &image.diagnostics {
+        let layer = d.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
+        let path = d
+            .path
+            .as_deref()
+            .map(|p| format!("/{}: ", crate::layer::path::Lossless(p)))
+            .unwrap_or_default();
+        writeln!(out, "  note: {layer}{path}{}", d.message)?;
+    }
+    Ok(())
+}
+
+/// A Dockerfile step without the shell wrapper Docker records around it.
+pub fn step(created_by: &str) -> String {
+    let s = created_by.trim();
+    let s = s.strip_prefix("/bin/sh -c ").unwrap_or(s);
+    let s = s.strip_prefix("#(nop) ").unwrap_or(s);
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn cut(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(width - 3).collect::<String>())
+    }
+}
+
+/// 12345 -> "12,345"
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,239 @@
+//! Source: gets an image's manifest, config and layer blobs from wherever it lives, and hands
+//! each blob to the layer walk. One file per backend: `store` (a directory, a tar file, or bytes
+//! built into the binary, all seekable), `stream` (a tarball on standard input), `manifest`
+//! (Docker's `manifest.json` and OCI's `index.json`, the same for every backend). The daemon and
+//! registry transports plug in here as further backends.
+
+mod manifest;
+mod store;
+mod stream;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+use crate::layer::{self, LayerScan, ScanOptions};
+use crate::model::{Image, LayerMeta};
+
+pub use manifest::Platform;
+
+/// Where the image is, spelled the way skopeo spells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `docker-archive:PATH[:REF]`, a bare existing path, or `-` for standard input.
+    DockerArchive {
+        input: Input,
+        reference: Option<String>,
+    },
+    /// `oci:DIR[:TAG]`
+    Oci { dir: PathBuf, tag: Option<String> },
+    /// `oci-archive:PATH[:TAG]`
+    OciArchive { path: PathBuf, tag: Option<String> },
+    /// `docker-daemon:NAME[:TAG]`, or a bare name that is not a path.
+    DockerDaemon(String),
+    /// `docker://[REGISTRY/]REPO[:TAG|@DIGEST]`
+    Registry(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+    /// A tarball compiled into the binary (the demo image).
+    Embedded(&'static [u8]),
+}
+
+impl Transport {
+    /// Parses an image argument. A bare argument is a path when something exists there.
+    pub fn parse(arg: &str) -> Result<Transport> {
+        let split = |rest: &str| match rest.split_once(':') {
+            Some((path, tag)) if !tag.is_empty() => (PathBuf::from(path), Some(tag.to_string())),
+            Some((path, _)) => (PathBuf::from(path), None),
+            None => (PathBuf::from(rest), None),
+        };
+        if arg.is_empty() {
+            bail!("empty image reference");
+        }
+        if arg == "-" {
+            return Ok(Transport::DockerArchive {
+                input: Input::Stdin,
+                reference: None,
+            });
+        }
+        if let Some(rest) = arg.strip_prefix("docker-archive:") {
+            let (path, reference) = split(rest);
+            let input = if path.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::File(path)
+            };
+            return Ok(Transport::DockerArchive { input, reference });
+        }
+        if let Some(rest) = arg.strip_prefix("oci-archive:") {
+            let (path, tag) = split(rest);
+            return Ok(Transport::OciArchive { path, tag });
+        }
+        if let Some(rest) = arg.strip_prefix("oci:") {
+            let (dir, tag) = split(rest);
+            return Ok(Transport::Oci { dir, tag });
+        }
+        if let Some(rest) = arg.strip_prefix("docker-daemon:") {
+            return Ok(Transport::DockerDaemon(rest.to_string()));
+        }
+        if let Some(rest) = arg.strip_prefix("docker://") {
+            return Ok(Transport::Registry(rest.to_string()));
+        }
+        let path = Path::new(arg);
+        if path.is_dir() {
+            return Ok(Transport::Oci {
+                dir: path.to_path_buf(),
+                tag: None,
+            });
+        }
+        if path.exists() {
+            return Ok(Transport::DockerArchive {
+                input: Input::File(path.to_path_buf()),
+                reference: None,
+            });
+        }
+        if arg.contains('/') && (arg.starts_with('.') || arg.starts_with('/')) {
+            bail!("{arg}: no such file or directory");
+        }
+        Ok(Transport::DockerDaemon(arg.to_string()))
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tagged = |f: &mut fmt::Formatter<'_>, prefix: &str, p: &Path, t: &Option<String>| {
+            write!(f, "{prefix}:{}", p.display())?;
+            match t {
+                Some(t) => write!(f, ":{t}"),
+                None => Ok(()),
+            }
+        };
+        match self {
+            Transport::DockerArchive { input, reference } => {
+                let path = match input {
+                    Input::Stdin => Path::new("-"),
+                    Input::File(p) => p.as_path(),
+                    Input::Embedded(_) => Path::new("(built-in demo)"),
+                };
+                tagged(f, "docker-archive", path, reference)
+            }
+            Transport::Oci { dir, tag } => tagged(f, "oci", dir, tag),
+            Transport::OciArchive { path, tag } => tagged(f, "oci-archive", path, tag),
+            Transport::DockerDaemon(name) => write!(f, "docker-daemon:{name}"),
+            Transport::Registry(name) => write!(f, "docker://{name}"),
+        }
+    }
+}
+
+/// How to read the image.
+pub struct ReadOptions<'a> {
+    /// Check every layer's sha256 against its digest or diff_id.
+    pub verify: bool,
+    /// Which image of a multi-platform index to take.
+    pub platform: Platform,
+    /// Which regular files' contents the analyses want (path, size).
+    pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+}
+
+/// Reads an image: resolves its manifest and config, walks every layer, checks digests, and
+/// stacks the layers into the model.
+pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
+    let reference = transport.to_string();
+    let (resolved, scans) = match transport {
+        Transport::DockerArchive {
+            input: Input::Stdin,
+            reference: wanted,
+        } => stream::read_stdin(wanted.as_deref(), opts)?,
+        Transport::DockerArchive {
+            input,
+            reference: wanted,
+        } => {
+            let store = match input {
+                Input::File(path) => store::Store::open_tar(path)?,
+                Input::Embedded(bytes) => store::Store::embedded(bytes)?,
+                Input::Stdin => unreachable!("handled above"),
+            };
+            let resolved = manifest::resolve_archive(&store, wanted.as_deref(), &opts.platform)?;
+            let scans = scan_store(&store, &resolved, opts)?;
+            (resolved, scans)
+        }
+        Transport::Oci { dir, tag } => {
+            let store = store::Store::open_dir(dir)?;
+            let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
+            let scans = scan_store(&store, &resolved, opts)?;
+            (resolved, scans)
+        }
+        Transport::OciArchive { path, tag } => {
+            let store = store::Store::open_tar(path)?;
+            let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
+            let scans = scan_store(&store, &resolved, opts)?;
+            (resolved, scans)
+        }
+        Transport::DockerDaemon(name) => bail!(
+            "{name}: reading from a Docker or Podman daemon is not supported yet; \
+             save the image with `docker save {name} -o image.tar` and run `pydive image.tar`"
+        ),
+        Transport::Registry(name) => bail!(
+            "docker://{name}: reading straight from a registry is not supported yet; \
+             `skopeo copy docker://{name} oci-archive:image.tar` and run `pydive oci-archive:image.tar`"
+        ),
+    };
+    if opts.verify {
+        for (layer, scan) in resolved.layers.iter().zip(&scans) {
+            layer.check(scan)?;
+        }
+    }
+    let layers = resolved
+        .layers
+        .iter()
+        .zip(scans)
+        .map(|(l, scan)| {
+            let meta = LayerMeta {
+                diff_id: l.diff_id.clone(),
+                digest: l.digest.clone(),
+                created_by: l.created_by.clone(),
+            };
+            (meta, scan)
+        })
+        .collect();
+    let config = resolved.config;
+    Ok(Image::build(
+        reference,
+        config.os,
+        config.architecture,
+        config.variant,
+        layers,
+    ))
+}
+
+/// Walks the layers of a seekable store, several at once.
+fn scan_store(
+    store: &store::Store,
+    resolved: &manifest::Resolved,
+    opts: &ReadOptions,
+) -> Result<Vec<LayerScan>> {
+    resolved
+        .layers
+        .par_iter()
+        .map(|l| {
+            let scan_opts = ScanOptions {
+                hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
+                hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
+                keep_content: opts.keep_content,
+            };
+            let mut blob = store.open(&l.member)?;
+            let result = if opts.verify || !blob.is_plain_tar()? {
+                layer::scan(blob, &scan_opts)
+            } else {
+                layer::scan_seekable(&mut blob, &scan_opts)
+            };
+            result.with_context(|| l.describe())
+        })
+        .collect()
+}
