@@ -227,13 +227,15 @@ fn scan_store(
                 hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
                 keep_content: opts.keep_content,
             };
-            let mut blob = store.open(&l.member)?;
-            let result = if opts.verify || !blob.is_plain_tar()? {
-                layer::scan(blob, &scan_opts)
-            } else {
-                layer::scan_seekable(&mut blob, &scan_opts)
+            let scan = || -> Result<LayerScan> {
+                let mut blob = store.open(&l.member)?;
+                Ok(if opts.verify || !blob.is_plain_tar()? {
+                    layer::scan(blob, &scan_opts)?
+                } else {
+                    layer::scan_seekable(&mut blob, &scan_opts)?
+                })
             };
-            result.with_context(|| l.describe())
+            scan().with_context(|| l.describe())
         })
         .collect()
 }

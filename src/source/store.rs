@@ -81,9 +81,15 @@ impl Store {
     fn index(origin: String, backing: Backing, len: u64) -> Result<Store> {
         let mut archive = tar::Archive::new(Section::new(backing.clone(), 0, len));
         let mut members = HashMap::new();
-        let not_tar = |e: std::io::Error| anyhow!("{origin}: not a readable tar archive: {e}");
-        for entry in archive.entries_with_seek().map_err(not_tar)? {
-            let entry = entry.map_err(not_tar)?;
+        let bad = |e: std::io::Error, seen: usize| {
+            if seen == 0 {
+                anyhow!("{origin}: not a tar archive ({e})")
+            } else {
+                anyhow!("{origin}: truncated or corrupt archive after {seen} members ({e})")
+            }
+        };
+        for entry in archive.entries_with_seek().map_err(|e| bad(e, 0))? {
+            let entry = entry.map_err(|e| bad(e, members.len()))?;
             let Some(name) = normalize(&entry.path_bytes()) else {
                 continue;
             };

@@ -1,0 +1,87 @@
+//! Shared test helpers: write a fixture image somewhere temporary, read it back with pydive,
+//! and look at the result as the JSON report users get.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+
+use pydive::cli::ReadConfig;
+use pydive::fixture::{Image, Layout};
+use pydive::report::Report;
+use pydive::report::json::JsonReport;
+use pydive::source::{Platform, Transport};
+use serde_json::Value;
+
+pub struct Written {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+/// Writes the image as a `docker save` tarball in the given layout.
+pub fn archive(image: &Image, layout: Layout) -> Written {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("image.tar");
+    image.write_docker_archive(&path, layout).unwrap();
+    Written { dir, path }
+}
+
+pub fn read_config() -> ReadConfig {
+    ReadConfig {
+        verify: true,
+        platform: Platform::host(),
+    }
+}
+
+/// Reads an image through pydive's library, as `pydive report` would.
+pub fn load(arg: &str) -> Report {
+    load_with(arg, &read_config())
+}
+
+pub fn load_with(arg: &str, read: &ReadConfig) -> Report {
+    let transport = Transport::parse(arg).unwrap();
+    pydive::app::load(&transport, read).unwrap_or_else(|e| panic!("loading {arg}: {e:#}"))
+}
+
+/// The JSON report for an image argument.
+pub fn json(arg: &str) -> Value {
+    json_of(&load(arg))
+}
+
+pub fn json_of(report: &Report) -> Value {
+    serde_json::to_value(JsonReport::new(report)).unwrap()
+}
+
+/// The JSON report of an image written as a classic `docker save` tarball.
+pub fn json_for(image: &Image) -> Value {
+    let w = archive(image, Layout::DockerClassic);
+    json(w.path.to_str().unwrap())
+}
+
+pub fn report_for(image: &Image) -> Report {
+    let w = archive(image, Layout::DockerClassic);
+    load(w.path.to_str().unwrap())
+}
+
+pub fn path_arg(prefix: &str, path: &Path) -> String {
+    format!("{prefix}{}", path.display())
+}
+
+/// The pydive binary.
+pub fn pydive() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("pydive").unwrap()
+}
+
+/// A category's visible bytes and files from a JSON report.
+pub fn category(report: &Value, id: &str) -> (u64, u64) {
+    let c = &report["categories"][id];
+    (c["bytes"].as_u64().unwrap(), c["files"].as_u64().unwrap())
+}
+
+/// The findings of one rule.
+pub fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}

@@ -1,0 +1,376 @@
+//! The layer walk and the stacked tree: whiteouts, opaque directories, links, type changes,
+//! metadata-only re-adds, name encodings. Expected values follow from the declared layers.
+
+mod common;
+
+use common::{json_for, report_for};
+use pydive::fixture::{Entry, Image, Layer};
+use pydive::layer::EntryKind;
+use pydive::model::State;
+
+fn layer(step: &str, entries: Vec<Entry>) -> Layer {
+    Layer::new(step, entries)
+}
+
+#[test]
+fn whiteout_removes_a_file_and_counts_its_bytes_as_deleted() {
+    let image = Image::new(vec![
+        layer(
+            "base",
+            vec![
+                Entry::dir("etc"),
+                Entry::file("etc/a", vec![1; 100]),
+                Entry::file("etc/b", vec![2; 50]),
+            ],
+        ),
+        layer(
+            "RUN rm /etc/a",
+            vec![Entry::dir("etc"), Entry::whiteout("etc/a")],
+        ),
+    ]);
+    let report = report_for(&image);
+    let tree = &report.image.tree;
+    let a = tree.lookup(b"etc/a").unwrap();
+    assert!(tree.node(a).exists_at(0));
+    assert!(!tree.node(a).exists_at(1));
+    assert_eq!(tree.node(a).change_in(1).unwrap().state, State::Removed);
+    assert!(tree.node(tree.lookup(b"etc/b").unwrap()).exists());
+
+    let json = common::json_of(&report);
+    assert_eq!(json["waste"]["deleted_bytes"], 100);
+    assert_eq!(json["waste"]["overwritten_bytes"], 0);
+    assert_eq!(json["image"]["files"], 1);
+    assert_eq!(json["image"]["files_bytes"], 50);
+    // The whiteout is not a file of layer 1; the unchanged directory is not a change.
+    assert_eq!(json["image"]["layers"][1]["files"], 0);
+    assert!(
+        tree.node(tree.lookup(b"etc").unwrap())
+            .change_in(1)
+            .is_none()
+    );
+}
+
+#[test]
+fn whiteout_of_a_directory_removes_everything_below_it() {
+    let image = Image::new(vec![
+        layer(
+            "base",
+            vec![
+                Entry::dir("opt"),
+                Entry::dir("opt/pkg"),
+                Entry::file("opt/pkg/a", vec![0; 300]),
+                Entry::dir("opt/pkg/sub"),
+                Entry::file("opt/pkg/sub/b", vec![0; 200]),
+            ],
+        ),
+        layer("RUN rm -r /opt/pkg", vec![Entry::whiteout("opt/pkg")]),
+    ]);
+    let report = report_for(&image);
+    let tree = &report.image.tree;
+    for path in [
+        &b"opt/pkg"[..],
+        b"opt/pkg/a",
+        b"opt/pkg/sub",
+        b"opt/pkg/sub/b",
+    ] {
+        let node = tree.node(tree.lookup(path).unwrap());
+        assert!(
+            node.exists_at(0) && !node.exists(),
+            "{}",
+            String::from_utf8_lossy(path)
+        );
+    }
+    assert_eq!(common::json_of(&report)["waste"]["deleted_bytes"], 500);
+}
+
+#[test]
+fn opaque_directory_hides_lower_contents_but_keeps_its_own() {
+    // The marker comes after the layer's own entry in that directory, as some tools write it.
+    let image = Image::new(vec![
+        layer(
+            "base",
+            vec![
+                Entry::dir("opt"),
+                Entry::file("opt/x", vec![0; 10]),
+                Entry::dir("opt/sub"),
+                Entry::file("opt/sub/y", vec![0; 20]),
+            ],
+        ),
+        layer(
+            "RUN replace /opt",
+            vec![
+                Entry::dir("opt"),
+                Entry::file("opt/z", vec![0; 5]),
+                Entry::opaque("opt"),
+            ],
+        ),
+    ]);
+    let report = report_for(&image);
+    let tree = &report.image.tree;
+    assert!(!tree.node(tree.lookup(b"opt/x").unwrap()).exists());
+    assert!(!tree.node(tree.lookup(b"opt/sub/y").unwrap()).exists());
+    assert!(tree.node(tree.lookup(b"opt/z").unwrap()).exists());
+    assert!(tree.node(tree.lookup(b"opt").unwrap()).exists());
+    let json = common::json_of(&report);
+    assert_eq!(json["waste"]["deleted_bytes"], 30);
+    assert_eq!(json["image"]["files_bytes"], 5);
+}
+
+#[test]
+fn hard_link_bytes_count_once() {
+    let image = Image::new(vec![layer(
+        "base",
+        vec![
+            Entry::dir("usr"),
+            Entry::file("usr/a", vec![7; 1000]),
+            Entry::hardlink("usr/b", "usr/a"),
+            Entry::symlink("usr/c", "a"),
+        ],
+    )]);
+    let report = report_for(&image);
+    let b = report
+        .image
+        .final_entry(report.image.tree.lookup(b"usr/b").unwrap())
+        .unwrap();
+    assert_eq!(b.kind, EntryKind::Hardlink);
+    assert_eq!(b.link.as_deref(), Some(&b"usr/a"[..]));
+    let json = common::json_of(&report);
+    assert_eq!(json["image"]["files"], 3);
+    assert_eq!(json["image"]["files_bytes"], 1000);
+    assert_eq!(json["image"]["layers"][0]["files"], 3);
+    // A hard link is the same file, not a duplicate.
+    assert_eq!(json["waste"]["duplicate_reclaimable_bytes"], 0);
+}
+
+#[test]
+fn a_file_replacing_a_directory_removes_the_directory_contents() {
+    let image = Image::new(vec![
+        layer(
+            "base",
+            vec![
+                Entry::dir("d"),
+                Entry::file("d/x", vec![0; 10]),
+                Entry::file("f", vec![0; 7]),
+            ],
+        ),
+        layer(
+            "swap",
+            vec![
+                Entry::file("d", vec![0; 3]),
+                Entry::dir("f"),
+                Entry::file("f/y", vec![0; 2]),
+            ],
+        ),
+    ]);
+    let report = report_for(&image);
+    let tree = &report.image.tree;
+    let d = tree.lookup(b"d").unwrap();
+    assert_eq!(report.image.final_entry(d).unwrap().kind, EntryKind::File);
+    assert_eq!(tree.node(d).change_in(1).unwrap().state, State::Modified);
+    assert!(!tree.node(tree.lookup(b"d/x").unwrap()).exists());
+    let f = tree.lookup(b"f").unwrap();
+    assert_eq!(report.image.final_entry(f).unwrap().kind, EntryKind::Dir);
+    assert!(tree.node(tree.lookup(b"f/y").unwrap()).exists());
+    let json = common::json_of(&report);
+    assert_eq!(json["waste"]["deleted_bytes"], 10, "d/x is gone");
+    assert_eq!(
+        json["waste"]["overwritten_bytes"], 7,
+        "f was provided again as a directory"
+    );
+    assert_eq!(json["image"]["files_bytes"], 5);
+}
+
+#[test]
+fn a_metadata_only_change_stores_the_file_again() {
+    let mut exec = Entry::file("app/tool", vec![9; 500]);
+    if let Entry::File { mode, .. } = &mut exec {
+        *mode = 0o755;
+    }
+    let image = Image::new(vec![
+        layer(
+            "COPY tool /app/",
+            vec![Entry::dir("app"), Entry::file("app/tool", vec![9; 500])],
+        ),
+        layer("RUN chmod +x /app/tool", vec![Entry::dir("app"), exec]),
+    ]);
+    let report = report_for(&image);
+    let tree = &report.image.tree;
+    let tool = tree.node(tree.lookup(b"app/tool").unwrap());
+    assert_eq!(tool.change_in(0).unwrap().state, State::Added);
+    assert_eq!(tool.change_in(1).unwrap().state, State::Modified);
+    let json = common::json_of(&report);
+    assert_eq!(json["waste"]["overwritten_bytes"], 500);
+    assert_eq!(json["waste"]["largest"][0]["path"], "/app/tool");
+    assert_eq!(json["waste"]["largest"][0]["fate"], "overwritten");
+    assert_eq!(json["waste"]["largest"][0]["by_layer"], 1);
+}
+
+#[test]
+fn implied_parent_directories_are_added() {
+    let image = Image::new(vec![layer(
+        "base",
+        vec![Entry::file("a/b/c/file", vec![0; 4])],
+    )]);
+    let report = report_for(&image);
+    let tree = &report.image.tree;
+    for p in [&b"a"[..], b"a/b", b"a/b/c"] {
+        let node = tree.node(tree.lookup(p).unwrap());
+        assert_eq!(node.change_in(0).unwrap().state, State::Added);
+        assert_eq!(node.change_in(0).unwrap().entry, None);
+    }
+}
+
+#[test]
+fn dot_prefixes_pax_names_and_gnu_long_names_give_the_same_tree() {
+    let long_dir = "d".repeat(120);
+    let long_file = format!("{long_dir}/{}", "f".repeat(150));
+    let entries = || {
+        vec![
+            Entry::dir("usr"),
+            Entry::file("usr/x", vec![1; 11]),
+            Entry::dir(&long_dir),
+            Entry::file(&long_file, vec![2; 22]),
+            Entry::symlink(
+                format!("{long_dir}/link"),
+                "/".to_string() + &"t".repeat(160),
+            ),
+        ]
+    };
+    let plain = report_for(&Image::new(vec![layer("gnu", entries())]));
+    let dotted = report_for(&Image::new(vec![layer("dot", entries()).dot_prefix()]));
+    let pax = report_for(&Image::new(vec![layer("pax", entries()).pax()]));
+    for report in [&plain, &dotted, &pax] {
+        let tree = &report.image.tree;
+        let id = tree.lookup(long_file.as_bytes()).expect("long name");
+        assert_eq!(report.image.final_entry(id).unwrap().size, 22);
+        assert!(tree.lookup(b"usr/x").is_some());
+        let link = report
+            .image
+            .final_entry(tree.lookup(format!("{long_dir}/link").as_bytes()).unwrap())
+            .unwrap();
+        assert_eq!(link.link.as_deref().unwrap().len(), 161);
+        assert_eq!(tree.len(), plain.image.tree.len());
+    }
+}
+
+#[test]
+fn non_utf8_names_keep_their_bytes_and_print_losslessly() {
+    let name = b"data/caf\xe9-\xff.bin".to_vec();
+    let image = Image::new(vec![
+        layer(
+            "base",
+            vec![
+                Entry::dir("data"),
+                Entry::File {
+                    path: name.clone(),
+                    content: pydive::fixture::Content::Bytes(vec![0; 64]),
+                    mode: 0o644,
+                },
+            ],
+        ),
+        layer("RUN rm", vec![Entry::Whiteout { path: name.clone() }]),
+    ]);
+    let report = report_for(&image);
+    assert!(report.image.tree.lookup(&name).is_some());
+    let json = common::json_of(&report);
+    assert_eq!(
+        json["waste"]["largest"][0]["path"],
+        "/data/caf\\xE9-\\xFF.bin"
+    );
+}
+
+#[test]
+fn sparse_files_count_their_real_size_under_their_real_name() {
+    let image = Image::new(vec![layer(
+        "base",
+        vec![
+            Entry::dir("var"),
+            Entry::sparse(
+                "var/db.img",
+                1_000_000,
+                vec![(0, vec![1; 512]), (600_000, vec![2; 1024])],
+            ),
+        ],
+    )]);
+    let report = report_for(&image);
+    let id = report
+        .image
+        .tree
+        .lookup(b"var/db.img")
+        .expect("GNU.sparse.name is the path");
+    let entry = report.image.final_entry(id).unwrap();
+    assert_eq!(entry.kind, EntryKind::File);
+    assert_eq!(entry.size, 1_000_000);
+    assert_eq!(report.image.tree.len(), 3, "no GNUSparseFile.0 directory");
+}
+
+#[test]
+fn fifos_and_devices_are_files_of_zero_bytes() {
+    let image = Image::new(vec![layer(
+        "base",
+        vec![
+            Entry::dir("dev"),
+            Entry::fifo("dev/pipe"),
+            Entry::char_device("dev/null", 1, 3),
+            Entry::file("x", vec![0; 3]),
+        ],
+    )]);
+    let json = json_for(&image);
+    assert_eq!(json["image"]["files"], 3);
+    assert_eq!(json["image"]["files_bytes"], 3);
+    assert_eq!(json["image"]["layers"][0]["files"], 3);
+}
+
+#[test]
+fn layer_sizes_are_the_uncompressed_tar_sizes() {
+    let image = Image::new(vec![
+        layer("a", vec![Entry::file("a", vec![0; 5000])]),
+        layer("b", vec![Entry::file("b", vec![0; 100])]).gzip(),
+        layer("c", vec![Entry::file("c", vec![0; 700])]).zstd(),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img.tar");
+    let written = image
+        .write_docker_archive(&path, pydive::fixture::Layout::DockerOci)
+        .unwrap();
+    let json = common::json(path.to_str().unwrap());
+    for (i, size) in written.layer_sizes.iter().enumerate() {
+        assert_eq!(json["image"]["layers"][i]["size_bytes"], *size);
+        assert_eq!(json["image"]["layers"][i]["diff_id"], written.diff_ids[i]);
+        assert_eq!(
+            json["image"]["layers"][i]["digest"],
+            written.layer_digests[i]
+        );
+    }
+    assert_eq!(
+        json["image"]["size_bytes"],
+        written.layer_sizes.iter().sum::<u64>()
+    );
+    assert_eq!(json["image"]["layers"][1]["compression"], "gzip");
+    assert_eq!(json["image"]["layers"][2]["compression"], "zstd");
+}
+
+#[test]
+fn history_steps_skip_empty_layers() {
+    let mut image = Image::new(vec![
+        layer(
+            "/bin/sh -c #(nop) ADD file:123 in / ",
+            vec![Entry::file("a", vec![0; 1])],
+        ),
+        layer("RUN pip install flask", vec![Entry::file("b", vec![0; 1])]),
+    ]);
+    image.empty_steps = vec![
+        (0, "ARG X=1".into()),
+        (1, "ENV PATH=/x".into()),
+        (2, "CMD [\"python\"]".into()),
+    ];
+    let json = json_for(&image);
+    assert_eq!(
+        json["image"]["layers"][0]["created_by"],
+        "/bin/sh -c #(nop) ADD file:123 in / "
+    );
+    assert_eq!(
+        json["image"]["layers"][1]["created_by"],
+        "RUN pip install flask"
+    );
+}
