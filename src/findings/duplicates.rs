@@ -38,9 +38,9 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
             copies.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
             let nodes: Vec<NodeId> = copies.iter().map(|c| c.1).collect();
             let message = format!(
-                "{} in {} duplicate content stored elsewhere in the image",
-                size(bytes),
-                files(nodes.len())
+                "{} with the same content as files elsewhere in the image: {} reclaimable",
+                files(nodes.len()),
+                size(bytes)
             );
             ctx.finding(
                 rule,
