@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod app;
 pub mod cli;
+pub mod demo;
 pub mod findings;
 pub mod fixture;
 pub mod layer;

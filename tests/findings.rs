@@ -241,3 +241,41 @@ fn the_text_report_shows_steps_findings_and_fixes() {
     let bare = common::pydive().arg(&w.path).output().unwrap();
     assert_eq!(String::from_utf8(bare.stdout).unwrap(), text);
 }
+
+#[test]
+fn the_shipped_demo_image_is_current_and_shows_every_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("demo.tar");
+    pydive::demo::image()
+        .write_docker_archive(&fresh, pydive::fixture::Layout::DockerOci)
+        .unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.tar");
+    assert!(
+        std::fs::read(&fresh).unwrap() == std::fs::read(&shipped).unwrap(),
+        "assets/demo.tar is stale: run `cargo run --example build_demo`"
+    );
+    assert!(std::fs::metadata(&shipped).unwrap().len() < 4_000_000);
+
+    let out = common::pydive()
+        .args(["demo", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (id, c) in report["categories"].as_object().unwrap() {
+        let shown = c["files"].as_u64().unwrap() > 0;
+        // uv and poetry have their own ids but the demo, like most images, uses pip.
+        assert!(
+            shown || id == "uv-cache" || id == "poetry-cache",
+            "{id} missing from the demo"
+        );
+    }
+    assert!(
+        report["waste"]["deleted_bytes"].as_u64().unwrap() > 0,
+        "a whiteout"
+    );
+    assert!(
+        report["waste"]["overwritten_bytes"].as_u64().unwrap() > 0,
+        "an overwrite"
+    );
+}

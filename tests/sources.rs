@@ -18,7 +18,7 @@ fn rich_image(compress: impl Fn(Layer) -> Layer) -> Image {
                 Entry::dir("usr/bin"),
                 Entry::exec("usr/bin/python3.12", vec![0x7f; 4000]),
                 Entry::dir("etc"),
-                Entry::file("etc/os-release", b"ID=debian\n".to_vec()),
+                Entry::file("etc/os-release", b"ID=debian\n"),
                 Entry::dir("tmp"),
                 Entry::file("tmp/scratch", vec![1; 3000]),
             ],
@@ -42,7 +42,7 @@ fn rich_image(compress: impl Fn(Layer) -> Layer) -> Image {
             vec![
                 Entry::dir("tmp"),
                 Entry::whiteout("tmp/scratch"),
-                Entry::exec("etc/os-release", b"ID=debian\n".to_vec()),
+                Entry::exec("etc/os-release", b"ID=debian\n"),
             ],
         )),
     ]);
@@ -72,7 +72,8 @@ fn every_layout_and_compression_gives_the_same_report() {
     assert_eq!(baseline["waste"]["overwritten_bytes"], 10);
     assert_eq!(baseline["waste"]["duplicate_reclaimable_bytes"], 1500);
 
-    let compressions: [(&str, fn(Layer) -> Layer); 3] =
+    type Compress = fn(Layer) -> Layer;
+    let compressions: [(&str, Compress); 3] =
         [("tar", |l| l), ("gzip", Layer::gzip), ("zstd", Layer::zstd)];
     for (name, compress) in compressions {
         let image = rich_image(compress);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::waste::Fate;
-use crate::model::NodeId;
+use crate::model::{NodeId, short_step};
 
 pub const RULE: Rule = Rule {
     id: "wasted",
@@ -23,28 +23,40 @@ pub const RULE: Rule = Rule {
 /// Per layer; below this the churn of package databases and logs is normal.
 const MIN_BYTES: u64 = 1_000_000;
 
+/// What one layer added that is not visible at the end.
+#[derive(Default)]
+struct Added {
+    bytes: u64,
+    nodes: Vec<NodeId>,
+    /// The later layers responsible: (deleted some, replaced some).
+    later: BTreeMap<usize, (bool, bool)>,
+}
+
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
-    // (layer that added the bytes) -> (bytes, nodes, later layers responsible)
-    let mut by_layer: BTreeMap<usize, (u64, Vec<NodeId>, BTreeMap<usize, bool>)> = BTreeMap::new();
+    let mut by_layer: BTreeMap<usize, Added> = BTreeMap::new();
     for w in &ctx.facts.waste.files {
-        let slot = by_layer.entry(w.layer).or_default();
-        slot.0 += w.bytes;
-        slot.1.push(w.node);
+        let added = by_layer.entry(w.layer).or_default();
+        added.bytes += w.bytes;
+        added.nodes.push(w.node);
         match w.fate {
-            Fate::Deleted { by } => slot.2.insert(by, true),
-            Fate::Overwritten { by } => slot.2.insert(by, false),
+            Fate::Deleted { by } => added.later.entry(by).or_default().0 = true,
+            Fate::Overwritten { by } => added.later.entry(by).or_default().1 = true,
         };
     }
     by_layer
         .into_iter()
-        .filter(|(_, (bytes, _, _))| *bytes >= MIN_BYTES)
-        .map(|(layer, (bytes, nodes, later))| {
+        .filter(|(_, added)| added.bytes >= MIN_BYTES)
+        .map(|(layer, Added { bytes, nodes, later })| {
             let later: Vec<String> = later
                 .iter()
-                .map(|(l, deleted)| {
-                    let verb = if *deleted { "deleted" } else { "replaced" };
+                .map(|(l, fates)| {
+                    let verb = match fates {
+                        (true, true) => "deleted or replaced",
+                        (true, false) => "deleted",
+                        _ => "replaced",
+                    };
                     match ctx.created_by(*l) {
-                        Some(step) => format!("{verb} in layer {l} ({})", short(&step)),
+                        Some(step) => format!("{verb} in layer {l} (`{}`)", short_step(&step)),
                         None => format!("{verb} in layer {l}"),
                     }
                 })
@@ -65,15 +77,4 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
             )
         })
         .collect()
-}
-
-fn short(step: &str) -> String {
-    let step = step.trim();
-    let step = step.strip_prefix("/bin/sh -c ").unwrap_or(step);
-    let step = step.strip_prefix("#(nop) ").unwrap_or(step).trim();
-    if step.chars().count() > 60 {
-        format!("{}...", step.chars().take(57).collect::<String>())
-    } else {
-        step.to_string()
-    }
 }

@@ -26,6 +26,11 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// The Dockerfile step that made this layer, as written (see [`short_step`]).
+    pub fn step(&self) -> String {
+        short_step(&self.created_by)
+    }
+
     /// Entries that are neither directories nor whiteout markers.
     pub fn files(&self) -> usize {
         self.entries
@@ -38,6 +43,26 @@ impl Layer {
             })
             .count()
     }
+}
+
+/// A Dockerfile step as a person wrote it, from the `created_by` Docker recorded: without
+/// the `/bin/sh -c` wrapper, the `#(nop)` marker, build-arg prefixes and BuildKit's comment.
+pub fn short_step(created_by: &str) -> String {
+    let s = created_by.trim();
+    let s = s.strip_suffix("# buildkit").unwrap_or(s).trim_end();
+    let (run, rest) = match s.find("/bin/sh -c ") {
+        // The classic builder prefixes build args as `|2 A=1 B=2 /bin/sh -c ...`.
+        Some(at) if at == 0 || s.starts_with('|') || s.starts_with("RUN ") => {
+            (true, s[at + "/bin/sh -c ".len()..].trim_start())
+        }
+        _ => (false, s),
+    };
+    let step = match rest.strip_prefix("#(nop)") {
+        Some(instruction) => instruction.trim().to_string(),
+        None if run => format!("RUN {rest}"),
+        None => rest.to_string(),
+    };
+    step.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A problem found while reading the image that did not stop the analysis.
@@ -135,5 +160,36 @@ impl Image {
             return None;
         }
         self.entry(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_step;
+
+    #[test]
+    fn steps_read_as_written() {
+        assert_eq!(
+            short_step("/bin/sh -c #(nop) ADD file:abc in / "),
+            "ADD file:abc in /"
+        );
+        assert_eq!(
+            short_step("/bin/sh -c #(nop)  CMD [\"python3\"]"),
+            "CMD [\"python3\"]"
+        );
+        assert_eq!(
+            short_step("/bin/sh -c apt-get update &&     apt-get install -y gcc"),
+            "RUN apt-get update && apt-get install -y gcc"
+        );
+        assert_eq!(
+            short_step("RUN /bin/sh -c pip install numpy # buildkit"),
+            "RUN pip install numpy"
+        );
+        assert_eq!(
+            short_step("|1 PIP_INDEX=x /bin/sh -c pip install ."),
+            "RUN pip install ."
+        );
+        assert_eq!(short_step("COPY . /app # buildkit"), "COPY . /app");
+        assert_eq!(short_step(""), "");
     }
 }

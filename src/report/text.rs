@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use super::Report;
 use crate::analysis::Category;
 use crate::findings::size;
+use crate::model::short_step;
 
 /// Dockerfile steps are cut to this many characters in the layer table.
 const STEP_WIDTH: usize = 90;
@@ -62,7 +63,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             layer.index,
             size(layer.size_bytes),
             group(layer.files() as u64),
-            cut(&step(&layer.created_by), STEP_WIDTH)
+            cut(&layer.step(), STEP_WIDTH)
         )?;
     }
 
@@ -116,7 +117,11 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
         writeln!(out, "  {:<7} [{}] {layer}{}", f.severity, f.rule, f.message)?;
         if let Some(step_text) = &f.created_by {
-            writeln!(out, "          step: {}", cut(&step(step_text), STEP_WIDTH))?;
+            writeln!(
+                out,
+                "          step: {}",
+                cut(&short_step(step_text), STEP_WIDTH)
+            )?;
         }
         for p in f.paths.iter().take(PATHS_SHOWN) {
             writeln!(out, "          {p}")?;
@@ -140,14 +145,6 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  note: {layer}{path}{}", d.message)?;
     }
     Ok(())
-}
-
-/// A Dockerfile step without the shell wrapper Docker records around it.
-pub fn step(created_by: &str) -> String {
-    let s = created_by.trim();
-    let s = s.strip_prefix("/bin/sh -c ").unwrap_or(s);
-    let s = s.strip_prefix("#(nop) ").unwrap_or(s);
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn cut(s: &str, width: usize) -> String {

@@ -119,7 +119,7 @@ impl fmt::Display for Transport {
                 let path = match input {
                     Input::Stdin => Path::new("-"),
                     Input::File(p) => p.as_path(),
-                    Input::Embedded(_) => Path::new("(built-in demo)"),
+                    Input::Embedded(_) => return f.write_str("pydive demo image"),
                 };
                 tagged(f, "docker-archive", path, reference)
             }
