@@ -48,54 +48,131 @@ fn unsupported(what: &str) -> io::Error {
     )
 }
 
-/// Counts the bytes that pass through and, when asked, hashes them with SHA-256 (the `sha2`
-/// crate picks the SHA-NI instructions at run time where the CPU has them).
-pub struct Hashing<R> {
+/// Counts the bytes that pass through (the walk's position, and a layer's size).
+pub struct Counting<R> {
     inner: R,
-    hasher: Option<Sha256>,
     count: u64,
 }
 
-impl<R> Hashing<R> {
-    pub fn new(inner: R, hash: bool) -> Self {
-        Hashing {
-            inner,
-            hasher: hash.then(Sha256::new),
-            count: 0,
-        }
+impl<R> Counting<R> {
+    pub fn new(inner: R) -> Self {
+        Counting { inner, count: 0 }
     }
 
     pub fn count(&self) -> u64 {
         self.count
     }
-
-    /// The bytes seen and, if hashing, their digest as `sha256:<hex>`.
-    pub fn finish(self) -> (u64, Option<String>, R) {
-        let digest = self
-            .hasher
-            .map(|h| format!("sha256:{}", hex(&h.finalize())));
-        (self.count, digest, self.inner)
-    }
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n]);
-        }
         self.count += n as u64;
         Ok(n)
     }
 }
 
-impl<R: Seek> Seek for Hashing<R> {
-    /// Only used without hashing (the walk seeks past contents when verification is off).
+impl<R: Seek> Seek for Counting<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        debug_assert!(self.hasher.is_none(), "seeking would skip hashed bytes");
-        let at = self.inner.seek(pos)?;
-        self.count = at;
-        Ok(at)
+        self.count = self.inner.seek(pos)?;
+        Ok(self.count)
+    }
+}
+
+/// A buffered reader that hands every chunk it reads to a SHA-256 thread of its own, so hashing
+/// a layer runs beside walking it instead of in series (SHA-256 costs more than the walk).
+pub struct BackgroundHash<R> {
+    inner: R,
+    chunk: Arc<Vec<u8>>,
+    pos: usize,
+    count: u64,
+    /// `None` once the input is exhausted and the hasher told so.
+    to_hasher: Option<std::sync::mpsc::SyncSender<Arc<Vec<u8>>>>,
+    hasher: Option<std::thread::JoinHandle<Sha256>>,
+}
+
+/// Chunks below glibc's mmap threshold are reused by malloc instead of mapped each time.
+const CHUNK: usize = 64 * 1024;
+
+impl<R: Read> BackgroundHash<R> {
+    /// Bytes read from the input so far.
+    pub fn count(&self) -> u64 {
+        self.count - (self.chunk.len() - self.pos) as u64
+    }
+
+    pub fn new(inner: R) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(32);
+        let hasher = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in rx {
+                h.update(&chunk[..]);
+            }
+            h
+        });
+        BackgroundHash {
+            inner,
+            chunk: Arc::new(Vec::new()),
+            pos: 0,
+            count: 0,
+            to_hasher: Some(tx),
+            hasher: Some(hasher),
+        }
+    }
+
+    /// Reads the rest of the input, and returns its size, its digest and the inner reader.
+    pub fn finish(mut self) -> io::Result<(u64, String)> {
+        io::copy(&mut self, &mut io::sink())?;
+        self.to_hasher = None;
+        let hasher = self.hasher.take().expect("finish is called once");
+        let digest = hasher
+            .join()
+            .map_err(|_| io::Error::other("the hashing thread panicked"))?
+            .finalize();
+        Ok((self.count, format!("sha256:{}", hex(&digest))))
+    }
+}
+
+impl<R: Read> BufRead for BackgroundHash<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.chunk.len() {
+            if let Some(tx) = &self.to_hasher {
+                let mut chunk = vec![0u8; CHUNK];
+                let mut filled = 0;
+                while filled < CHUNK {
+                    match self.inner.read(&mut chunk[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                chunk.truncate(filled);
+                self.count += filled as u64;
+                let chunk = Arc::new(chunk);
+                if filled == 0 {
+                    self.to_hasher = None; // no more input: the hasher may finish
+                } else if tx.send(Arc::clone(&chunk)).is_err() {
+                    return Err(io::Error::other("the hashing thread stopped"));
+                }
+                self.chunk = chunk;
+                self.pos = 0;
+            }
+        }
+        Ok(&self.chunk[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.chunk.len());
+    }
+}
+
+impl<R: Read> Read for BackgroundHash<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
     }
 }
 
@@ -147,6 +224,14 @@ impl Section {
             len,
             pos: 0,
         }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Whether the section starts like an uncompressed tar (no compression magic), without
@@ -212,15 +297,30 @@ mod tests {
     }
 
     #[test]
-    fn hashing_matches_known_digest() {
-        let mut r = Hashing::new(Cursor::new(b"abc".to_vec()), true);
-        io::copy(&mut r, &mut io::sink()).unwrap();
-        let (n, digest, _) = r.finish();
+    fn background_hash_matches_known_digests() {
+        let r = BackgroundHash::new(Cursor::new(b"abc".to_vec()));
+        let (n, digest) = r.finish().unwrap();
         assert_eq!(n, 3);
         assert_eq!(
-            digest.unwrap(),
+            digest,
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+        // Several chunks, read in odd sizes.
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut r = BackgroundHash::new(Cursor::new(data.clone()));
+        let mut out = Vec::new();
+        let mut buf = [0u8; 777];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(out, data);
+        let (n, digest) = r.finish().unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(digest, format!("sha256:{}", hex(&Sha256::digest(&data))));
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod blob;
 pub mod path;
 
 use std::borrow::Cow;
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 
 use tar::EntryType;
 use xxhash_rust::xxh3::Xxh3;
@@ -88,40 +88,51 @@ pub struct ScanOptions<'a> {
 /// Walks a layer blob from a sequential reader, decompressing as needed.
 pub fn scan(blob: impl Read, opts: &ScanOptions) -> io::Result<LayerScan> {
     // An uncompressed blob is its own tar, so one hash serves both digests.
-    let hash_stored = opts.hash_blob || opts.hash_tar;
-    let mut stored = BufReader::with_capacity(256 * 1024, blob::Hashing::new(blob, hash_stored));
-    let compression = blob::detect(&mut stored)?;
+    if opts.hash_blob || opts.hash_tar {
+        let mut stored = blob::BackgroundHash::new(blob);
+        let mut scan = walk_stored(&mut stored, opts)?;
+        let (blob_size, digest) = stored.finish()?;
+        scan.blob_size = blob_size;
+        if scan.compression == Some(Compression::None) {
+            scan.tar_digest = Some(digest.clone());
+        }
+        scan.blob_digest = Some(digest);
+        Ok(scan)
+    } else {
+        let mut stored = BufReader::with_capacity(256 * 1024, blob::Counting::new(blob));
+        let mut scan = walk_stored(&mut stored, opts)?;
+        // Trailing bytes after the compressed stream still belong to the blob.
+        io::copy(&mut stored, &mut io::sink())?;
+        scan.blob_size = stored.get_ref().count();
+        Ok(scan)
+    }
+}
+
+/// Detects the compression of a stored blob and walks the tar inside it.
+fn walk_stored(stored: &mut impl BufRead, opts: &ScanOptions) -> io::Result<LayerScan> {
+    let compression = blob::detect(stored)?;
     let mut scan = LayerScan {
         compression: Some(compression),
         ..LayerScan::default()
     };
     let hash_tar = opts.hash_tar && compression != Compression::None;
-    let stored = match compression {
+    match compression {
         Compression::None => walk_tar(stored, opts, false, &mut scan)?,
         Compression::Gzip => {
             let gz = flate2::bufread::MultiGzDecoder::new(stored);
-            walk_tar(gz, opts, hash_tar, &mut scan)?.into_inner()
+            walk_tar(gz, opts, hash_tar, &mut scan)?
         }
         Compression::Zstd => {
             let zst = zstd::stream::read::Decoder::with_buffer(stored)?;
-            walk_tar(zst, opts, hash_tar, &mut scan)?.finish()
+            walk_tar(zst, opts, hash_tar, &mut scan)?
         }
-    };
-    let mut stored = stored.into_inner();
-    // Trailing bytes after the compressed stream still belong to the blob's digest.
-    io::copy(&mut stored, &mut io::sink())?;
-    let (blob_size, blob_digest, _) = stored.finish();
-    scan.blob_size = blob_size;
-    if compression == Compression::None {
-        scan.tar_digest = blob_digest.clone();
     }
-    scan.blob_digest = blob_digest;
     Ok(scan)
 }
 
 /// Walks a plain tar on a seekable source, skipping file contents: for `--no-verify`.
 pub fn scan_seekable(blob: impl Read + Seek, opts: &ScanOptions) -> io::Result<LayerScan> {
-    let mut archive = tar::Archive::new(blob::Hashing::new(blob, false));
+    let mut archive = tar::Archive::new(blob::Counting::new(blob));
     let mut scan = LayerScan {
         compression: Some(Compression::None),
         ..LayerScan::default()
@@ -134,22 +145,30 @@ pub fn scan_seekable(blob: impl Read + Seek, opts: &ScanOptions) -> io::Result<L
     Ok(scan)
 }
 
-/// Walks the tar read from `tar`, then reads it to its end and gives it back.
-fn walk_tar<R: Read>(
-    tar: R,
+/// Walks the tar read from `tar`, then reads it to its end, hashing it when asked.
+fn walk_tar(
+    tar: impl Read,
     opts: &ScanOptions,
     hash: bool,
     scan: &mut LayerScan,
-) -> io::Result<R> {
-    let mut archive = tar::Archive::new(blob::Hashing::new(tar, hash));
-    let end = walk(archive.entries()?, opts, true, scan)?;
-    let mut tar = archive.into_inner();
-    check_end(tar.count(), end)?;
-    io::copy(&mut tar, &mut io::sink())?;
-    let (size, digest, inner) = tar.finish();
-    scan.tar_size = size;
-    scan.tar_digest = digest;
-    Ok(inner)
+) -> io::Result<()> {
+    if hash {
+        let mut archive = tar::Archive::new(blob::BackgroundHash::new(tar));
+        let end = walk(archive.entries()?, opts, true, scan)?;
+        let tar = archive.into_inner();
+        check_end(tar.count(), end)?;
+        let (size, digest) = tar.finish()?;
+        scan.tar_size = size;
+        scan.tar_digest = Some(digest);
+    } else {
+        let mut archive = tar::Archive::new(blob::Counting::new(tar));
+        let end = walk(archive.entries()?, opts, true, scan)?;
+        let mut tar = archive.into_inner();
+        check_end(tar.count(), end)?;
+        io::copy(&mut tar, &mut io::sink())?;
+        scan.tar_size = tar.count();
+    }
+    Ok(())
 }
 
 /// The tar reader stops quietly at EOF on a header boundary; a real archive ends with a block

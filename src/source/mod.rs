@@ -11,8 +11,9 @@ mod stream;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use anyhow::{Context, Result, bail};
-use rayon::prelude::*;
 
 use crate::layer::{self, LayerScan, ScanOptions};
 use crate::model::{Image, LayerMeta};
@@ -212,30 +213,57 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
     ))
 }
 
-/// Walks the layers of a seekable store, several at once.
+/// Walks (and verifies) the layers of a seekable store, one layer per core at a time, largest
+/// first, so that one big layer does not end up last.
 fn scan_store(
     store: &store::Store,
     resolved: &manifest::Resolved,
     opts: &ReadOptions,
 ) -> Result<Vec<LayerScan>> {
-    resolved
-        .layers
-        .par_iter()
-        .map(|l| {
-            let scan_opts = ScanOptions {
-                hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
-                hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
-                keep_content: opts.keep_content,
-            };
-            let scan = || -> Result<LayerScan> {
-                let mut blob = store.open(&l.member)?;
-                Ok(if opts.verify || !blob.is_plain_tar()? {
-                    layer::scan(blob, &scan_opts)?
-                } else {
-                    layer::scan_seekable(&mut blob, &scan_opts)?
-                })
-            };
-            scan().with_context(|| l.describe())
+    let scan_layer = |l: &manifest::LayerRef| -> Result<LayerScan> {
+        let scan_opts = ScanOptions {
+            hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
+            hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
+            keep_content: opts.keep_content,
+        };
+        let mut blob = store.open(&l.member)?;
+        Ok(if opts.verify || !blob.is_plain_tar()? {
+            layer::scan(blob, &scan_opts)?
+        } else {
+            layer::scan_seekable(&mut blob, &scan_opts)?
         })
-        .collect()
+    };
+    let mut order: Vec<(u64, usize)> = Vec::new();
+    for (i, l) in resolved.layers.iter().enumerate() {
+        let size = store.open(&l.member).with_context(|| l.describe())?.len();
+        order.push((size, i));
+    }
+    order.sort_by_key(|&(size, i)| (std::cmp::Reverse(size), i));
+
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut results: Vec<(usize, Result<LayerScan>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let layer = &resolved.layers[i];
+                        done.push((i, scan_layer(layer).with_context(|| layer.describe())));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    // In layer order, so that the error reported is the lowest layer's.
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, scan)| scan).collect()
 }

