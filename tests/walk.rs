@@ -374,3 +374,44 @@ fn history_steps_skip_empty_layers() {
         "RUN pip install flask"
     );
 }
+
+/// The tree's sizes as of each layer, and what each layer itself put there: directories sum
+/// their files, links count 0, a removal adds nothing but remembers what it removed.
+#[test]
+fn sizes_as_of_a_layer_and_changed_in_it() {
+    let image = Image::new(vec![
+        layer(
+            "base",
+            vec![
+                Entry::dir("etc"),
+                Entry::file("etc/a", vec![1; 100]),
+                Entry::file("etc/b", vec![2; 50]),
+                Entry::symlink("etc/c", "a"),
+            ],
+        ),
+        layer(
+            "RUN rm /etc/a && echo > /etc/b",
+            vec![
+                Entry::whiteout("etc/a"),
+                Entry::file("etc/b", vec![3; 70]),
+                Entry::file("opt/x", vec![4; 5]),
+            ],
+        ),
+    ]);
+    let report = report_for(&image);
+    let img = &report.image;
+    let id = |p: &str| img.tree.lookup(p.as_bytes()).unwrap() as usize;
+    let at0 = img.bytes_at(0);
+    assert_eq!((at0[0], at0[id("etc")], at0[id("etc/c")]), (150, 150, 0));
+    let at1 = img.bytes_at(1);
+    assert_eq!((at1[0], at1[id("etc")], at1[id("etc/a")]), (75, 70, 0));
+    let changed1 = img.bytes_changed_in(1);
+    assert_eq!(
+        (changed1[0], changed1[id("etc")], changed1[id("opt")]),
+        (75, 70, 5)
+    );
+    assert_eq!(img.bytes_changed_in(0)[0], 150);
+    assert_eq!(img.removed_bytes(id("etc/a") as u32, 1), 100);
+    assert_eq!(img.removed_bytes(id("etc/b") as u32, 1), 0);
+    assert_eq!(img.removed_bytes(id("etc/a") as u32, 0), 0);
+}

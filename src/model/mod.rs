@@ -3,6 +3,7 @@
 //! state in every layer that touched it; "the tree as of layer k" is a query over those
 //! records, not a copy. The model holds no UI state and does no I/O.
 
+mod sizes;
 mod tree;
 
 pub use tree::{Change, Node, NodeId, State, Tree};

@@ -1,0 +1,59 @@
+//! Sizes of the tree as of one layer, as queries over the per-layer records: what each node
+//! and everything under it weighs once layers `0..=k` are stacked, and what layer `k` itself
+//! put there. One pass over the nodes, children before parents (a node's id is always larger
+//! than its parent's); nothing is copied per layer.
+
+use super::{Image, NodeId, State};
+use crate::layer::EntryKind;
+
+impl Image {
+    /// Per node, the bytes of the regular files at or under it as of `layer` (hard links,
+    /// symlinks and directories count 0, as everywhere in pydive).
+    pub fn bytes_at(&self, layer: u32) -> Vec<u64> {
+        self.subtree_sums(|id| {
+            let change = self.tree.node(id).provider_at(layer)?;
+            self.file_size(change)
+        })
+    }
+
+    /// Per node, the bytes of the regular files that `layer` itself adds or modifies at or
+    /// under it (removals add nothing).
+    pub fn bytes_changed_in(&self, layer: u32) -> Vec<u64> {
+        self.subtree_sums(|id| {
+            let change = self.tree.node(id).change_in(layer)?;
+            if change.state == State::Removed {
+                return None;
+            }
+            self.file_size(change)
+        })
+    }
+
+    /// The size of the file a layer removes at a node: what the node held just below it.
+    pub fn removed_bytes(&self, node: NodeId, layer: u32) -> u64 {
+        let n = self.tree.node(node);
+        match (layer.checked_sub(1), n.change_in(layer)) {
+            (Some(below), Some(c)) if c.state == State::Removed => n
+                .provider_at(below)
+                .and_then(|p| self.file_size(p))
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn file_size(&self, change: &super::Change) -> Option<u64> {
+        self.entry(change)
+            .filter(|e| e.kind == EntryKind::File)
+            .map(|e| e.size)
+    }
+
+    fn subtree_sums(&self, own: impl Fn(NodeId) -> Option<u64>) -> Vec<u64> {
+        let mut sums = vec![0u64; self.tree.len()];
+        for id in (1..self.tree.len() as NodeId).rev() {
+            let at = id as usize;
+            sums[at] += own(id).unwrap_or(0);
+            let parent = self.tree.node(id).parent as usize;
+            sums[parent] += sums[at];
+        }
+        sums
+    }
+}
