@@ -204,3 +204,33 @@ fn compilers_follow_the_image_architecture() {
     image.architecture = "arm64".into();
     assert_eq!(category(&json_for(&image), "compilers"), (170, 3));
 }
+
+/// Each node keeps its path's categories, also when a later layer deletes the file (the
+/// explorer tags rows of every layer with them); directories have none.
+#[test]
+fn nodes_keep_their_categories_after_deletion() {
+    use pydive::analysis::Category;
+    let image = Image::new(vec![
+        Layer::new(
+            "RUN pip install x",
+            vec![
+                Entry::file("root/.cache/pip/a.body", vec![1u8; 100]),
+                Entry::file("usr/include/stdio.h", vec![2u8; 10]),
+            ],
+        ),
+        Layer::new(
+            "RUN rm -rf /root/.cache",
+            vec![Entry::whiteout("root/.cache")],
+        ),
+    ]);
+    let report = common::report_for(&image);
+    let tree = &report.image.tree;
+    let cats = |path: &str| {
+        let id = tree.lookup(path.as_bytes()).unwrap();
+        report.facts.categories.of(id).iter().collect::<Vec<_>>()
+    };
+    assert_eq!(cats("root/.cache/pip/a.body"), [Category::PipCache]);
+    assert_eq!(cats("usr/include/stdio.h"), [Category::Headers]);
+    assert_eq!(cats("root/.cache/pip"), []);
+    assert!(report.facts.categories.of(u32::MAX).is_empty());
+}

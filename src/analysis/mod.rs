@@ -44,6 +44,16 @@ pub struct CategoryFacts {
     pub added_by_layer: Vec<BTreeMap<Category, Totals>>,
     /// The visible files of each category, largest first.
     pub members: BTreeMap<Category, Vec<Member>>,
+    /// Indexed by node: the categories of every path that some layer put a non-directory at,
+    /// whether or not it is visible at the end (the explorer tags rows with it).
+    pub by_node: Vec<CategorySet>,
+}
+
+impl CategoryFacts {
+    /// The categories of a node's path (empty for directories and unknown nodes).
+    pub fn of(&self, node: NodeId) -> CategorySet {
+        self.by_node.get(node as usize).copied().unwrap_or_default()
+    }
 }
 
 /// Everything the analyses found.
@@ -68,6 +78,7 @@ fn categorize(image: &Image) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
+        by_node: vec![CategorySet::default(); image.tree.len()],
         ..CategoryFacts::default()
     };
     let tree = &image.tree;
@@ -91,6 +102,7 @@ fn categorize(image: &Image) -> CategoryFacts {
         if set.is_empty() {
             continue;
         }
+        facts.by_node[id as usize] = set;
         for (change, entry) in &provided {
             for c in set.iter() {
                 facts.added_by_layer[change.layer as usize]
