@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{Command, ReadConfig};
 use crate::report::{self, Format, Report};
-use crate::source::{self, Input, Platform, ReadOptions, Transport};
+use crate::source::{self, Input, Platform, Progress, ReadOptions, Transport};
 
 /// The demo image: built by `cargo run --example build_demo` from the fixture builder.
 pub const DEMO_IMAGE: &[u8] = include_bytes!("../assets/demo.tar");
@@ -42,11 +42,21 @@ pub fn run(command: Command) -> Result<ExitCode> {
 
 /// Reads and analyses an image.
 pub fn load(source: &Transport, read: &ReadConfig) -> Result<Report> {
+    load_with_progress(source, read, None)
+}
+
+/// Reads and analyses an image, counting walked layers in `progress` as it goes.
+pub fn load_with_progress(
+    source: &Transport,
+    read: &ReadConfig,
+    progress: Option<&Progress>,
+) -> Result<Report> {
     let keep_nothing = |_: &[u8], _: u64| false;
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
         keep_content: &keep_nothing,
+        progress,
     };
     let image = source::read_image(source, &opts)?;
     Ok(Report::new(image))

@@ -261,3 +261,21 @@ fn the_same_blob_listed_twice_is_read_twice() {
         }
     }
 }
+
+/// A read counts its walked layers and their stored bytes, for the explorer's progress line.
+#[test]
+fn progress_counts_walked_layers_and_bytes() {
+    use pydive::fixture::{Entry, Layer};
+    let image = pydive::fixture::Image::new(vec![
+        Layer::new("a", vec![Entry::file("a", vec![1u8; 3000])]).gzip(),
+        Layer::new("b", vec![Entry::file("b", vec![2u8; 100])]),
+    ]);
+    let w = common::archive(&image, pydive::fixture::Layout::DockerClassic);
+    let transport = pydive::source::Transport::parse(w.path.to_str().unwrap()).unwrap();
+    let progress = pydive::source::Progress::default();
+    let report =
+        pydive::app::load_with_progress(&transport, &common::read_config(), Some(&progress))
+            .unwrap();
+    let stored: u64 = report.image.layers.iter().map(|l| l.blob_size).sum();
+    assert_eq!(progress.snapshot(), (2, 2, stored));
+}

@@ -11,7 +11,7 @@ mod stream;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
@@ -140,6 +140,34 @@ pub struct ReadOptions<'a> {
     pub platform: Platform,
     /// Which regular files' contents the analyses want (path, size).
     pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    /// Counters to update as layers are walked, for a progress display.
+    pub progress: Option<&'a Progress>,
+}
+
+/// How far a read has got: layers walked (of how many, once known) and their stored bytes.
+/// Updated by the reading threads, read by whoever shows progress.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub layers_total: AtomicUsize,
+    pub layers_done: AtomicUsize,
+    pub bytes_done: AtomicU64,
+}
+
+impl Progress {
+    /// Records one walked layer of `blob_bytes` stored bytes.
+    pub fn layer_done(&self, blob_bytes: u64) {
+        self.layers_done.fetch_add(1, Ordering::Relaxed);
+        self.bytes_done.fetch_add(blob_bytes, Ordering::Relaxed);
+    }
+
+    /// (layers done, layers in all or 0 while unknown, stored bytes walked)
+    pub fn snapshot(&self) -> (usize, usize, u64) {
+        (
+            self.layers_done.load(Ordering::Relaxed),
+            self.layers_total.load(Ordering::Relaxed),
+            self.bytes_done.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Reads an image: resolves its manifest and config, walks every layer, checks digests, and
@@ -227,11 +255,15 @@ fn scan_store(
             keep_content: opts.keep_content,
         };
         let mut blob = store.open(&l.member)?;
-        Ok(if opts.verify || !blob.is_plain_tar()? {
+        let scan = if opts.verify || !blob.is_plain_tar()? {
             layer::scan(blob, &scan_opts)?
         } else {
             layer::scan_seekable(&mut blob, &scan_opts)?
-        })
+        };
+        if let Some(progress) = opts.progress {
+            progress.layer_done(scan.blob_size);
+        }
+        Ok(scan)
     };
     let mut order: Vec<(u64, usize)> = Vec::new();
     for (i, l) in resolved.layers.iter().enumerate() {
@@ -239,6 +271,9 @@ fn scan_store(
         order.push((size, i));
     }
     order.sort_by_key(|&(size, i)| (std::cmp::Reverse(size), i));
+    if let Some(progress) = opts.progress {
+        progress.layers_total.store(order.len(), Ordering::Relaxed);
+    }
 
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -90,6 +90,9 @@ pub fn read_stream(
                     seen.meta.insert(name, bytes);
                 } else {
                     let scan = layer::scan(&mut reader, &scan_opts);
+                    if let (Some(progress), Ok(scan)) = (opts.progress, &scan) {
+                        progress.layer_done(scan.blob_size);
+                    }
                     // A failed walk leaves the outer stream where the tar reader can go on.
                     io::copy(&mut reader, &mut io::sink()).map_err(bad)?;
                     seen.layers.insert(name, scan);
