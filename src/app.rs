@@ -1,7 +1,7 @@
 //! Runs a validated command: read the image, analyse it, write the report.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -24,6 +24,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             let report = load(&source, &read)?;
             emit(&report, format, output.as_deref())?;
         }
+        Command::Explore { source, read } => return explore(source, read),
         Command::Demo { format } => {
             let source = Transport::DockerArchive {
                 input: Input::Embedded(DEMO_IMAGE),
@@ -33,11 +34,24 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 verify: true,
                 platform: Platform::host(),
             };
-            let report = load(&source, &read)?;
-            emit(&report, format, None)?;
+            match format {
+                Some(format) => emit(&load(&source, &read)?, format, None)?,
+                None => return explore(source, read),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The explorer when standard output is a terminal, else the text report.
+fn explore(source: Transport, read: ReadConfig) -> Result<ExitCode> {
+    if !io::stdout().is_terminal() {
+        emit(&load(&source, &read)?, Format::Text, None)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::tui::run(source.to_string(), move |progress| {
+        load_with_progress(&source, &read, Some(progress))
+    })
 }
 
 /// Reads and analyses an image.

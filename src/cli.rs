@@ -20,7 +20,7 @@ use crate::source::{Platform, Transport};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Sub>,
-    /// The image to look at (prints the text report for now).
+    /// The image to explore (the interactive explorer on a terminal, else the text report).
     image: Option<String>,
     #[command(flatten)]
     read: ReadArgs,
@@ -39,10 +39,11 @@ enum Sub {
         #[command(flatten)]
         read: ReadArgs,
     },
-    /// Run on the small demo image built into pydive (no daemon, no network).
+    /// Explore the small demo image built into pydive (no daemon, no network).
     Demo {
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        /// Print the report in this format instead of opening the explorer.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
 }
 
@@ -72,9 +73,10 @@ pub enum Command {
         output: Option<PathBuf>,
         read: ReadConfig,
     },
-    Demo {
-        format: Format,
-    },
+    /// The explorer on a terminal, else the text report.
+    Explore { source: Transport, read: ReadConfig },
+    /// The demo image: explored, or printed in `format`.
+    Demo { format: Option<Format> },
 }
 
 impl ReadArgs {
@@ -112,10 +114,8 @@ impl Cli {
             }
             Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
             None => match self.image {
-                Some(image) => Ok(Command::Report {
+                Some(image) => Ok(Command::Explore {
                     source: Transport::parse(&image)?,
-                    format: Format::Text,
-                    output: None,
                     read: self.read.validate()?,
                 }),
                 None => anyhow::bail!(

@@ -12,3 +12,4 @@ pub mod layer;
 pub mod model;
 pub mod report;
 pub mod source;
+pub mod tui;

@@ -1,0 +1,258 @@
+//! The Details pane: everything the report knows about the selected file (every layer that
+//! touched it, its categories, waste and duplicates, its ELF facts and its distribution) or,
+//! when the layers had the focus last, about the selected layer (digests, sizes, its whole
+//! step, the bytes it added by category, its findings). Lines wrap; Up/Down scroll.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::state::{Pane, Subject, ViewState};
+use super::theme::{Theme, put, size, state_letter, wrap};
+use crate::analysis::waste::Fate;
+use crate::layer::EntryKind;
+use crate::layer::path::{Lossless, absolute};
+use crate::model::NodeId;
+use crate::report::Report;
+
+/// The pane's lines before wrapping, for the selected file or layer.
+pub fn lines(report: &Report, state: &ViewState) -> Vec<Line<'static>> {
+    let theme = Theme { color: state.color };
+    match (state.subject, state.selected_node()) {
+        (Subject::File, Some(node)) => file_lines(report, state, node, theme),
+        _ => layer_lines(report, state.layer, theme),
+    }
+}
+
+fn short_digest(d: &str) -> String {
+    match d.split_once(':') {
+        Some((algo, hex)) => format!("{algo}:{}", &hex[..hex.len().min(12)]),
+        None => d.to_string(),
+    }
+}
+
+fn label(theme: Theme, l: &'static str) -> Span<'static> {
+    Span::styled(l, theme.title())
+}
+
+fn layer_lines(report: &Report, index: usize, theme: Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let Some(layer) = report.image.layers.get(index) else {
+        return out;
+    };
+    out.push(Line::from(vec![
+        label(theme, "Layer "),
+        Span::raw(format!("{index} of {}", report.image.layers.len().saturating_sub(1))),
+    ]));
+    out.push(Line::from(format!(
+        "{} uncompressed, {} stored ({}), {} files",
+        size(layer.size_bytes),
+        size(layer.blob_size),
+        layer.compression,
+        layer.files()
+    )));
+    out.push(Line::from(format!("digest  {}", short_digest(&layer.digest))));
+    out.push(Line::from(format!("diff_id {}", short_digest(&layer.diff_id))));
+    out.push(Line::from(vec![label(theme, "step "), Span::raw(layer.step())]));
+    if layer.created_by.trim() != layer.step() && !layer.created_by.is_empty() {
+        out.push(Line::styled(
+            format!("created_by {}", layer.created_by.trim()),
+            theme.dim(),
+        ));
+    }
+    if let Some(cats) = report.facts.categories.added_by_layer.get(index) {
+        if !cats.is_empty() {
+            out.push(Line::from(label(theme, "added by category")));
+            for (c, t) in cats {
+                out.push(Line::from(vec![
+                    Span::styled(
+                        format!("  {} {:<13}", super::layers::glyph(*c), c.id()),
+                        theme.category(*c),
+                    ),
+                    Span::raw(format!("{:>10}  {} files", size(t.bytes), t.files)),
+                ]));
+            }
+        }
+    }
+    let findings: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.layer == Some(index))
+        .collect();
+    if !findings.is_empty() {
+        out.push(Line::from(label(theme, "findings in this layer")));
+        for f in findings {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {:<7} ", f.severity), theme.severity(f.severity)),
+                Span::raw(format!("{} {}", f.rule, size(f.bytes))),
+            ]));
+        }
+    }
+    out
+}
+
+fn file_lines(report: &Report, state: &ViewState, node: NodeId, theme: Theme) -> Vec<Line<'static>> {
+    let image = &report.image;
+    let tree = &image.tree;
+    let n = tree.node(node);
+    let layer = state.layer as u32;
+    let mut out = vec![Line::styled(absolute(&tree.path(node)), theme.title())];
+    let view = state.tree.node_view(report, layer, node);
+    // What it is as of the selected layer.
+    let entry = n.provider_at(layer).and_then(|c| image.entry(c));
+    let what = match (view.state, entry) {
+        (Some(crate::model::State::Removed), _) => {
+            format!("removed in layer {layer} ({} gone)", size(view.bytes))
+        }
+        (_, Some(e)) => {
+            let kind = match e.kind {
+                EntryKind::File => "file",
+                EntryKind::Dir => "directory",
+                EntryKind::Symlink => "symlink",
+                EntryKind::Hardlink => "hard link",
+                EntryKind::Fifo => "fifo",
+                EntryKind::CharDevice => "character device",
+                EntryKind::BlockDevice => "block device",
+                EntryKind::Whiteout | EntryKind::Opaque => "whiteout",
+            };
+            let mut s = format!("{kind}, mode {:04o}, uid {} gid {}", e.mode & 0o7777, e.uid, e.gid);
+            if let Some(link) = &e.link {
+                s.push_str(&format!(", -> {}", Lossless(link)));
+            }
+            s
+        }
+        (_, None) if view.is_dir => "directory (implied by the files under it)".to_string(),
+        _ => "not in the filesystem at this layer".to_string(),
+    };
+    out.push(Line::from(what));
+    if view.is_dir {
+        let of = match state.tree.mode {
+            super::tree_view::Mode::Changes => "added or changed under it in this layer",
+            super::tree_view::Mode::Image => "under it as of this layer",
+        };
+        out.push(Line::from(format!("{} {of}", size(view.bytes))));
+    }
+    out.push(Line::from(label(theme, "layers that touched it")));
+    for c in &n.changes {
+        let bytes = match c.state {
+            crate::model::State::Removed => String::new(),
+            _ => image
+                .entry(c)
+                .filter(|e| e.kind == EntryKind::File)
+                .map(|e| size(e.size))
+                .unwrap_or_default(),
+        };
+        let step = image.layers.get(c.layer as usize).map(|l| l.step()).unwrap_or_default();
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("  L{:<3} {} ", c.layer, state_letter(Some(c.state))),
+                theme.state(Some(c.state)),
+            ),
+            Span::raw(format!("{bytes:>9}  {step}")),
+        ]));
+    }
+    let cats: Vec<_> = report.facts.categories.of(node).iter().map(|c| c.id()).collect();
+    out.push(Line::from(vec![
+        label(theme, "categories "),
+        Span::raw(if cats.is_empty() { "none".to_string() } else { cats.join(", ") }),
+    ]));
+    for w in report.facts.waste.files.iter().filter(|w| w.node == node) {
+        let fate = match w.fate {
+            Fate::Deleted { by } => format!("deleted in layer {by}"),
+            Fate::Overwritten { by } => format!("overwritten in layer {by}"),
+        };
+        out.push(Line::from(vec![
+            label(theme, "wasted "),
+            Span::raw(format!("{} added in layer {}, {fate}", size(w.bytes), w.layer)),
+        ]));
+    }
+    for g in &report.facts.duplicates.groups {
+        if g.copies.iter().any(|(c, _)| *c == node) {
+            let others: Vec<String> = g
+                .copies
+                .iter()
+                .filter(|(c, _)| *c != node)
+                .take(3)
+                .map(|(c, _)| absolute(&tree.path(*c)))
+                .collect();
+            let kept = g.copies[0].0 == node;
+            out.push(Line::from(vec![
+                label(theme, "same content as "),
+                Span::raw(format!(
+                    "{}{} ({} per copy{})",
+                    others.join(", "),
+                    if g.copies.len() > 4 { ", ..." } else { "" },
+                    size(g.size),
+                    if kept { ", this copy is the one kept" } else { "" }
+                )),
+            ]));
+        }
+    }
+    out.push(Line::from(vec![label(theme, "ELF "), Span::styled(elf(report, node), theme.dim())]));
+    out.push(Line::from(vec![
+        label(theme, "distribution "),
+        Span::styled(distribution(report, node), theme.dim()),
+    ]));
+    out
+}
+
+/// The file's ELF facts, when the report has them.
+fn elf(_report: &Report, _node: NodeId) -> String {
+    "not analysed by this build".into()
+}
+
+/// The distribution that installed the file, when the report has them.
+fn distribution(_report: &Report, _node: NodeId) -> String {
+    "not analysed by this build".into()
+}
+
+pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
+    let theme = Theme { color: state.color };
+    let focused = state.focus == Pane::Details;
+    let title = match state.subject {
+        Subject::File => "Details · file",
+        Subject::Layer => "Details · layer",
+    };
+    let inner = theme.frame(title, focused, area, buf);
+    if inner.height == 0 || inner.width < 4 {
+        return;
+    }
+    let width = inner.width.saturating_sub(1) as usize;
+    let mut y = inner.y;
+    for line in lines(report, state).into_iter().skip(state.details_scroll) {
+        // Wrap the line's text; keep its first span's style on the first part.
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        let wrapped = wrap(&text, width);
+        for (k, part) in wrapped.iter().enumerate() {
+            if y >= inner.bottom() {
+                return;
+            }
+            if k == 0 {
+                let mut first = line.clone();
+                if wrapped.len() > 1 {
+                    first = cut_line(&line, part.chars().count());
+                }
+                buf.set_line(inner.x + 1, y, &first, inner.width - 1);
+            } else {
+                put(buf, inner.x + 1, y, inner.width - 1, part, line.style.patch(Style::new()));
+            }
+            y += 1;
+        }
+    }
+}
+
+/// The first `chars` characters of a styled line, styles kept.
+fn cut_line(line: &Line<'static>, chars: usize) -> Line<'static> {
+    let mut left = chars;
+    let mut spans = Vec::new();
+    for s in &line.spans {
+        if left == 0 {
+            break;
+        }
+        let part: String = s.content.chars().take(left).collect();
+        left -= part.chars().count();
+        spans.push(Span::styled(part, s.style));
+    }
+    Line::from(spans).style(line.style)
+}

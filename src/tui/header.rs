@@ -1,0 +1,75 @@
+//! The header: the image, its size and waste, dive's efficiency, its libc and Python, and the
+//! findings by severity. Two lines, cut to the screen's width.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::state::ViewState;
+use super::theme::{Theme, size};
+use crate::findings::Severity;
+use crate::report::Report;
+
+pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
+    let theme = Theme { color: state.color };
+    let image = &report.image;
+    let facts = &report.facts;
+    let mut platform = format!("{}/{}", image.os, image.architecture);
+    if let Some(v) = &image.variant {
+        platform.push('/');
+        platform.push_str(v);
+    }
+    let label = |s: &'static str| Span::styled(s, theme.title());
+    let first = Line::from(vec![
+        Span::styled(" pydive ", theme.title()),
+        Span::raw(image.reference.clone()),
+        Span::raw(format!("  {platform}  ")),
+        label("layers "),
+        Span::raw(format!("{}  ", image.layers.len())),
+        label("size "),
+        Span::raw(format!("{}  ", size(image.size_bytes()))),
+        label("wasted "),
+        Span::raw(format!("{}  ", size(facts.waste.wasted_bytes()))),
+        label("dive efficiency "),
+        Span::raw(format!("{:.1} %", facts.dive.efficiency * 100.0)),
+    ]);
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let mut second = vec![
+        Span::raw(" "),
+        label("libc "),
+        Span::raw(format!("{}  ", libc(report))),
+        label("Python "),
+        Span::raw(format!("{}  ", python(report))),
+        label("findings "),
+    ];
+    let mut parts = Vec::new();
+    for s in [Severity::Error, Severity::Warning, Severity::Info] {
+        let n = count(s);
+        parts.push(Span::styled(format!("{n} {s}"), if n > 0 { theme.severity(s) } else { Style::new() }));
+        parts.push(Span::raw(", "));
+    }
+    parts.pop();
+    second.extend(parts);
+    second.push(Span::styled("   ? keys", theme.dim()));
+    first.render(Rect { height: 1, ..area }, buf);
+    Line::from(second).render(
+        Rect {
+            y: area.y + 1,
+            height: 1,
+            ..area
+        },
+        buf,
+    );
+}
+
+/// The image's libc family and version, when the report has them.
+pub fn libc(_report: &Report) -> String {
+    "not analysed".into()
+}
+
+/// The Python versions of the image's interpreters, when the report has them.
+pub fn python(_report: &Report) -> String {
+    "not analysed".into()
+}

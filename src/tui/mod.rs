@@ -1,0 +1,109 @@
+//! The interactive explorer behind `pydive IMAGE` and `pydive demo` on a terminal. It sits at
+//! the end of the flow, beside the report writers: it reads the finished `Report` and computes
+//! nothing of its own. Keys become `Action`s (`keys`), actions change the `ViewState` through
+//! one pure function (`state::update`), and each frame is drawn from `(&Report, &ViewState)`
+//! alone, one file per pane. `terminal` owns the real terminal: raw mode, the alternate screen,
+//! the mouse, and putting all of it back on every way out.
+
+pub mod details;
+pub mod files;
+pub mod findings;
+pub mod header;
+pub mod help;
+pub mod keys;
+pub mod layers;
+pub mod layout;
+pub mod packages;
+pub mod state;
+pub mod status;
+pub mod terminal;
+pub mod theme;
+pub mod tree_view;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::report::Report;
+use crate::source::Progress;
+pub use state::{Action, Pane, ViewState, update};
+pub use terminal::run;
+use theme::{Theme, put, put_right, size};
+
+/// Draws the whole screen. A pure function of the report and the state.
+pub fn draw(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
+    let a = layout::areas(area, state, report);
+    if a.too_small {
+        let note = format!(
+            "pydive needs a terminal of at least {}x{} (this one is {}x{})",
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT,
+            area.width,
+            area.height
+        );
+        for (k, line) in theme::wrap(&note, area.width.max(1) as usize)
+            .iter()
+            .take(area.height as usize)
+            .enumerate()
+        {
+            put(buf, area.x, area.y + k as u16, area.width, line, Default::default());
+        }
+        return;
+    }
+    header::render(report, state, a.header, buf);
+    if let Some(r) = a.layers {
+        layers::render(report, state, r, buf, a.wide);
+    }
+    if let Some(r) = a.tree {
+        files::render(report, state, r, buf);
+    }
+    if let Some(r) = a.side {
+        match a.side_pane {
+            Some(Pane::Packages) => packages::render(report, state, r, buf),
+            _ => findings::render(report, state, r, buf),
+        }
+    }
+    if let Some(r) = a.details {
+        details::render(report, state, r, buf);
+    }
+    status::render(state, a.status, buf);
+    if !a.wide && state.filter_input.is_none() && state.note.is_none() {
+        let note = " one pane at a time: Tab ";
+        if a.status.width > 100 {
+            put_right(buf, a.status.right(), a.status.y, note, Theme { color: state.color }.dim());
+        }
+    }
+    if state.help {
+        help::render(state, area, buf);
+    }
+}
+
+/// Draws the screen shown while the image is read: what is being read and how far it got.
+pub fn draw_loading(reference: &str, progress: (usize, usize, u64), area: Rect, buf: &mut Buffer) {
+    let (done, total, bytes) = progress;
+    let layers = if total > 0 {
+        format!("{done}/{total} layers")
+    } else {
+        format!("{done} layers")
+    };
+    let lines = [
+        format!("pydive: reading {reference}"),
+        format!("{layers} walked, {} read", size(bytes)),
+        "q quits".to_string(),
+    ];
+    let y0 = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
+    for (k, line) in lines.iter().enumerate() {
+        let w = theme::width(line) as u16;
+        let x = area.x + area.width.saturating_sub(w) / 2;
+        if y0 + (k as u16) < area.bottom() {
+            put(buf, x, y0 + k as u16, area.width, line, Default::default());
+        }
+    }
+}
+
+/// Whether colour is wanted: not when `NO_COLOR` is set to anything (no-color.org).
+pub fn color_wanted() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A progress counter shared with the reading thread.
+pub type SharedProgress = std::sync::Arc<Progress>;
