@@ -4,6 +4,7 @@
 //! than its parent's); nothing is copied per layer.
 
 use super::{Image, NodeId, State};
+
 use crate::layer::EntryKind;
 
 impl Image {
@@ -17,7 +18,7 @@ impl Image {
     }
 
     /// Per node, the bytes of the regular files that `layer` itself adds or modifies at or
-    /// under it (removals add nothing).
+    /// under it (removals add nothing; what a removal in layer `k` took away is `bytes_at(k - 1)`).
     pub fn bytes_changed_in(&self, layer: u32) -> Vec<u64> {
         self.subtree_sums(|id| {
             let change = self.tree.node(id).change_in(layer)?;
@@ -26,18 +27,6 @@ impl Image {
             }
             self.file_size(change)
         })
-    }
-
-    /// The size of the file a layer removes at a node: what the node held just below it.
-    pub fn removed_bytes(&self, node: NodeId, layer: u32) -> u64 {
-        let n = self.tree.node(node);
-        match (layer.checked_sub(1), n.change_in(layer)) {
-            (Some(below), Some(c)) if c.state == State::Removed => n
-                .provider_at(below)
-                .and_then(|p| self.file_size(p))
-                .unwrap_or(0),
-            _ => 0,
-        }
     }
 
     fn file_size(&self, change: &super::Change) -> Option<u64> {
