@@ -43,18 +43,30 @@ fn layer_lines(report: &Report, index: usize, theme: Theme) -> Vec<Line<'static>
     };
     out.push(Line::from(vec![
         label(theme, "Layer "),
-        Span::raw(format!("{index} of {}", report.image.layers.len().saturating_sub(1))),
+        Span::raw(format!(
+            "{index} of {}",
+            report.image.layers.len().saturating_sub(1)
+        )),
     ]));
     out.push(Line::from(format!(
-        "{} uncompressed, {} stored ({}), {} files",
+        "{} uncompressed, {} stored ({}), {}",
         size(layer.size_bytes),
         size(layer.blob_size),
         layer.compression,
-        layer.files()
+        files(layer.files() as u64)
     )));
-    out.push(Line::from(format!("digest  {}", short_digest(&layer.digest))));
-    out.push(Line::from(format!("diff_id {}", short_digest(&layer.diff_id))));
-    out.push(Line::from(vec![label(theme, "step "), Span::raw(layer.step())]));
+    out.push(Line::from(format!(
+        "digest  {}",
+        short_digest(&layer.digest)
+    )));
+    out.push(Line::from(format!(
+        "diff_id {}",
+        short_digest(&layer.diff_id)
+    )));
+    out.push(Line::from(vec![
+        label(theme, "step "),
+        Span::raw(layer.step()),
+    ]));
     if layer.created_by.trim() != layer.step() && !layer.created_by.is_empty() {
         out.push(Line::styled(
             format!("created_by {}", layer.created_by.trim()),
@@ -70,7 +82,7 @@ fn layer_lines(report: &Report, index: usize, theme: Theme) -> Vec<Line<'static>
                         format!("  {} {:<13}", super::layers::glyph(*c), c.id()),
                         theme.category(*c),
                     ),
-                    Span::raw(format!("{:>10}  {} files", size(t.bytes), t.files)),
+                    Span::raw(format!("{:>10}  {}", size(t.bytes), files(t.files))),
                 ]));
             }
         }
@@ -92,7 +104,12 @@ fn layer_lines(report: &Report, index: usize, theme: Theme) -> Vec<Line<'static>
     out
 }
 
-fn file_lines(report: &Report, state: &ViewState, node: NodeId, theme: Theme) -> Vec<Line<'static>> {
+fn file_lines(
+    report: &Report,
+    state: &ViewState,
+    node: NodeId,
+    theme: Theme,
+) -> Vec<Line<'static>> {
     let image = &report.image;
     let tree = &image.tree;
     let n = tree.node(node);
@@ -116,7 +133,12 @@ fn file_lines(report: &Report, state: &ViewState, node: NodeId, theme: Theme) ->
                 EntryKind::BlockDevice => "block device",
                 EntryKind::Whiteout | EntryKind::Opaque => "whiteout",
             };
-            let mut s = format!("{kind}, mode {:04o}, uid {} gid {}", e.mode & 0o7777, e.uid, e.gid);
+            let mut s = format!(
+                "{kind}, mode {:04o}, uid {} gid {}",
+                e.mode & 0o7777,
+                e.uid,
+                e.gid
+            );
             if let Some(link) = &e.link {
                 s.push_str(&format!(", -> {}", Lossless(link)));
             }
@@ -143,7 +165,11 @@ fn file_lines(report: &Report, state: &ViewState, node: NodeId, theme: Theme) ->
                 .map(|e| size(e.size))
                 .unwrap_or_default(),
         };
-        let step = image.layers.get(c.layer as usize).map(|l| l.step()).unwrap_or_default();
+        let step = image
+            .layers
+            .get(c.layer as usize)
+            .map(|l| l.step())
+            .unwrap_or_default();
         out.push(Line::from(vec![
             Span::styled(
                 format!("  L{:<3} {} ", c.layer, state_letter(Some(c.state))),
@@ -152,10 +178,20 @@ fn file_lines(report: &Report, state: &ViewState, node: NodeId, theme: Theme) ->
             Span::raw(format!("{bytes:>9}  {step}")),
         ]));
     }
-    let cats: Vec<_> = report.facts.categories.of(node).iter().map(|c| c.id()).collect();
+    let cats: Vec<_> = report
+        .facts
+        .categories
+        .of(node)
+        .iter()
+        .map(|c| c.id())
+        .collect();
     out.push(Line::from(vec![
         label(theme, "categories "),
-        Span::raw(if cats.is_empty() { "none".to_string() } else { cats.join(", ") }),
+        Span::raw(if cats.is_empty() {
+            "none".to_string()
+        } else {
+            cats.join(", ")
+        }),
     ]));
     for w in report.facts.waste.files.iter().filter(|w| w.node == node) {
         let fate = match w.fate {
@@ -164,7 +200,11 @@ fn file_lines(report: &Report, state: &ViewState, node: NodeId, theme: Theme) ->
         };
         out.push(Line::from(vec![
             label(theme, "wasted "),
-            Span::raw(format!("{} added in layer {}, {fate}", size(w.bytes), w.layer)),
+            Span::raw(format!(
+                "{} added in layer {}, {fate}",
+                size(w.bytes),
+                w.layer
+            )),
         ]));
     }
     for g in &report.facts.duplicates.groups {
@@ -184,17 +224,32 @@ fn file_lines(report: &Report, state: &ViewState, node: NodeId, theme: Theme) ->
                     others.join(", "),
                     if g.copies.len() > 4 { ", ..." } else { "" },
                     size(g.size),
-                    if kept { ", this copy is the one kept" } else { "" }
+                    if kept {
+                        ", this copy is the one kept"
+                    } else {
+                        ""
+                    }
                 )),
             ]));
         }
     }
-    out.push(Line::from(vec![label(theme, "ELF "), Span::styled(elf(report, node), theme.dim())]));
+    out.push(Line::from(vec![
+        label(theme, "ELF "),
+        Span::styled(elf(report, node), theme.dim()),
+    ]));
     out.push(Line::from(vec![
         label(theme, "distribution "),
         Span::styled(distribution(report, node), theme.dim()),
     ]));
     out
+}
+
+fn files(n: u64) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
+    }
 }
 
 /// The file's ELF facts, when the report has them.
@@ -235,7 +290,14 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
                 }
                 buf.set_line(inner.x + 1, y, &first, inner.width - 1);
             } else {
-                put(buf, inner.x + 1, y, inner.width - 1, part, line.style.patch(Style::new()));
+                put(
+                    buf,
+                    inner.x + 1,
+                    y,
+                    inner.width - 1,
+                    part,
+                    line.style.patch(Style::new()),
+                );
             }
             y += 1;
         }

@@ -110,7 +110,14 @@ fn draw_row(
     buf.set_style(area, row_style);
     let state_style = theme.state(view.state).patch(row_style);
     let mut x = area.x;
-    put(buf, x, area.y, 1, &state_letter(view.state).to_string(), state_style);
+    put(
+        buf,
+        x,
+        area.y,
+        1,
+        &state_letter(view.state).to_string(),
+        state_style,
+    );
     x += 2;
     // Guides: two columns per level.
     let mut prefix = String::new();
@@ -139,14 +146,7 @@ fn draw_row(
         name.push_str(" → ");
         name.push_str(&link);
     }
-    put(
-        buf,
-        x,
-        area.y,
-        right.saturating_sub(x),
-        &name,
-        state_style,
-    );
+    put(buf, x, area.y, right.saturating_sub(x), &name, state_style);
     if tag_w > 0 {
         let cats = report.facts.categories.of(row.node);
         let mut it = cats.iter();

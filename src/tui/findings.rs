@@ -45,12 +45,24 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
         return;
     }
     if report.findings.is_empty() {
-        put(buf, inner.x + 1, inner.y, inner.width.saturating_sub(1), "No findings.", Style::new());
+        put(
+            buf,
+            inner.x + 1,
+            inner.y,
+            inner.width.saturating_sub(1),
+            "No findings.",
+            Style::new(),
+        );
         return;
     }
     let rows = rows_area(area);
     let pos = state.findings;
-    let offset = window(pos.cursor, pos.offset, rows.height as usize, report.findings.len());
+    let offset = window(
+        pos.cursor,
+        pos.offset,
+        rows.height as usize,
+        report.findings.len(),
+    );
     for (i, f) in report
         .findings
         .iter()
@@ -60,26 +72,65 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
     {
         let y = rows.y + (i - offset) as u16;
         let selected = i == pos.cursor;
-        let row_style = if selected { theme.selected(focused) } else { Style::new() };
+        let row_style = if selected {
+            theme.selected(focused)
+        } else {
+            Style::new()
+        };
         buf.set_style(Rect::new(rows.x, y, rows.width, 1), row_style);
-        put(buf, rows.x + 1, y, 1, letter(f.severity), theme.severity(f.severity).patch(row_style));
+        put(
+            buf,
+            rows.x + 1,
+            y,
+            1,
+            letter(f.severity),
+            theme.severity(f.severity).patch(row_style),
+        );
         put(buf, rows.x + 3, y, 14, f.rule, row_style);
         let layer = f.layer.map(|l| format!("L{l}")).unwrap_or_default();
         put_right(buf, rows.x + 21, y, &layer, row_style);
         put_right(buf, rows.x + 31, y, &size(f.bytes), row_style);
-        put(buf, rows.x + 33, y, rows.width.saturating_sub(33), &f.message, row_style);
+        put(
+            buf,
+            rows.x + 33,
+            y,
+            rows.width.saturating_sub(33),
+            &f.message,
+            row_style,
+        );
     }
     // The selected finding in full.
-    let detail = Rect::new(inner.x, rows.bottom(), inner.width, inner.bottom() - rows.bottom());
+    let detail = Rect::new(
+        inner.x,
+        rows.bottom(),
+        inner.width,
+        inner.bottom() - rows.bottom(),
+    );
     if detail.height < 2 {
         return;
     }
-    let Some(f) = report.findings.get(pos.cursor) else { return };
-    put(buf, detail.x, detail.y, detail.width, &"─".repeat(detail.width as usize), theme.dim());
+    let Some(f) = report.findings.get(pos.cursor) else {
+        return;
+    };
+    put(
+        buf,
+        detail.x,
+        detail.y,
+        detail.width,
+        &"─".repeat(detail.width as usize),
+        theme.dim(),
+    );
     let lines = detail_lines(f, detail.width.saturating_sub(2) as usize);
     for (k, (text, style)) in lines.iter().take(detail.height as usize - 1).enumerate() {
         let style = if *style { theme.dim() } else { Style::new() };
-        put(buf, detail.x + 1, detail.y + 1 + k as u16, detail.width.saturating_sub(2), text, style);
+        put(
+            buf,
+            detail.x + 1,
+            detail.y + 1 + k as u16,
+            detail.width.saturating_sub(2),
+            text,
+            style,
+        );
     }
 }
 

@@ -23,7 +23,7 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
     }
     let label = |s: &'static str| Span::styled(s, theme.title());
     let first = Line::from(vec![
-        Span::styled(" pydive ", theme.title()),
+        Span::styled(" pydive · ", theme.title()),
         Span::raw(image.reference.clone()),
         Span::raw(format!("  {platform}  ")),
         label("layers "),
@@ -47,7 +47,14 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
     let mut parts = Vec::new();
     for s in [Severity::Error, Severity::Warning, Severity::Info] {
         let n = count(s);
-        parts.push(Span::styled(format!("{n} {s}"), if n > 0 { theme.severity(s) } else { Style::new() }));
+        parts.push(Span::styled(
+            format!("{n} {s}"),
+            if n > 0 {
+                theme.severity(s)
+            } else {
+                Style::new()
+            },
+        ));
         parts.push(Span::raw(", "));
     }
     parts.pop();

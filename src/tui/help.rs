@@ -15,14 +15,26 @@ pub const KEYS: &[(&str, &str)] = &[
     ("PgUp PgDn  Ctrl-B Ctrl-F", "a page up / down"),
     ("Home End  g G", "first / last row"),
     ("[ ]", "previous / next layer, from any pane"),
-    ("← →  h l", "fold / unfold a directory; ← goes to the parent"),
-    ("Enter", "Layers: open its files; Files: fold; Findings: go to the file"),
+    (
+        "← →  h l",
+        "fold / unfold a directory; ← goes to the parent",
+    ),
+    (
+        "Enter",
+        "Layers: open its files; Files: fold; Findings: go to the file",
+    ),
     ("Space", "fold / unfold a directory"),
     ("- +", "fold / unfold every directory"),
-    ("m", "this layer's changes / the whole image as of this layer"),
+    (
+        "m",
+        "this layer's changes / the whole image as of this layer",
+    ),
     ("s", "sort by name / by size"),
     ("u", "hide / show unchanged files"),
-    ("f", "minimum file size: off, 1 kB, 100 kB, 1 MB, 10 MB, 100 MB"),
+    (
+        "f",
+        "minimum file size: off, 1 kB, 100 kB, 1 MB, 10 MB, 100 MB",
+    ),
     ("/", "filter paths by a regular expression, as you type"),
     ("Enter / Esc (typing)", "keep the filter / drop it"),
     ("Esc", "clear the path filter"),
@@ -34,7 +46,7 @@ pub const KEYS: &[(&str, &str)] = &[
 pub fn render(state: &ViewState, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: state.color };
     let w = area.width.min(78);
-    let h = (KEYS.len() as u16 + 4).min(area.height);
+    let h = (KEYS.len() as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,

@@ -1,7 +1,9 @@
 //! Terminal events to actions: a pure function of the event and whether a filter is being
 //! typed. Arrows and vim keys both work; while typing a filter, letters are the filter's.
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
+};
 
 use super::state::{Action, Pane};
 
@@ -10,9 +12,18 @@ pub fn action_for(event: &Event, typing: bool) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => key_action(key, typing),
         Event::Mouse(m) => match m.kind {
-            MouseEventKind::ScrollUp => Some(Action::ScrollUp { x: m.column, y: m.row }),
-            MouseEventKind::ScrollDown => Some(Action::ScrollDown { x: m.column, y: m.row }),
-            MouseEventKind::Down(MouseButton::Left) => Some(Action::Click { x: m.column, y: m.row }),
+            MouseEventKind::ScrollUp => Some(Action::ScrollUp {
+                x: m.column,
+                y: m.row,
+            }),
+            MouseEventKind::ScrollDown => Some(Action::ScrollDown {
+                x: m.column,
+                y: m.row,
+            }),
+            MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
+                x: m.column,
+                y: m.row,
+            }),
             _ => None,
         },
         Event::Resize(width, height) => Some(Action::Resize {
@@ -88,13 +99,22 @@ mod tests {
 
     #[test]
     fn letters_are_keys_unless_a_filter_is_typed() {
-        assert_eq!(action_for(&key(KeyCode::Char('q')), false), Some(Action::Quit));
+        assert_eq!(
+            action_for(&key(KeyCode::Char('q')), false),
+            Some(Action::Quit)
+        );
         assert_eq!(
             action_for(&key(KeyCode::Char('q')), true),
             Some(Action::FilterChar('q'))
         );
-        assert_eq!(action_for(&key(KeyCode::Char('j')), false), Some(Action::Down));
-        assert_eq!(action_for(&key(KeyCode::Esc), true), Some(Action::FilterCancel));
+        assert_eq!(
+            action_for(&key(KeyCode::Char('j')), false),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            action_for(&key(KeyCode::Esc), true),
+            Some(Action::FilterCancel)
+        );
     }
 
     #[test]

@@ -20,20 +20,26 @@ fn bar_width(wide: bool) -> u16 {
     if wide { 16 } else { 10 }
 }
 
+/// Lines above the list for column names (none on narrow screens, where rows are dearer).
+fn header_lines(wide: bool) -> u16 {
+    u16::from(wide)
+}
+
 /// The pane's height to show every layer.
 pub fn height_for(layers: u16, wide: bool) -> u16 {
-    layers + 1 + step_lines(wide) + 2
+    layers + header_lines(wide) + step_lines(wide) + 2
 }
 
 /// Where the layer rows go inside the pane.
 pub fn rows_area(area: Rect, wide: bool) -> Rect {
     let inner = super::layout::inner(area);
-    let below = step_lines(wide).min(inner.height.saturating_sub(2));
+    let top = header_lines(wide);
+    let below = step_lines(wide).min(inner.height.saturating_sub(top + 1));
     Rect::new(
         inner.x,
-        inner.y + 1,
+        inner.y + top,
         inner.width,
-        inner.height.saturating_sub(1 + below),
+        inner.height.saturating_sub(top + below),
     )
 }
 
@@ -68,10 +74,12 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer, 
     let x_bar = x_size_end + 2;
     let x_step = x_bar + bar_w + 2;
     let step_w = inner.right().saturating_sub(x_step);
-    put(buf, inner.x + 1, inner.y, 3, "  #", theme.title());
-    put_right(buf, x_size_end, inner.y, "size", theme.title());
-    put(buf, x_bar, inner.y, bar_w, "by category", theme.title());
-    put(buf, x_step, inner.y, step_w, "step", theme.title());
+    if header_lines(wide) > 0 {
+        put(buf, inner.x + 1, inner.y, 3, "  #", theme.title());
+        put_right(buf, x_size_end, inner.y, "size", theme.title());
+        put(buf, x_bar, inner.y, bar_w, "by category", theme.title());
+        put(buf, x_step, inner.y, step_w, "step", theme.title());
+    }
 
     let max = report
         .image
@@ -98,7 +106,14 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer, 
             Style::new()
         };
         buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
-        put(buf, inner.x, y, 1, if selected { ">" } else { " " }, row_style);
+        put(
+            buf,
+            inner.x,
+            y,
+            1,
+            if selected { ">" } else { " " },
+            row_style,
+        );
         put_right(buf, inner.x + 4, y, &i.to_string(), row_style);
         put_right(buf, x_size_end, y, &size(layer.size_bytes), row_style);
         draw_bar(report, i, max, x_bar, y, bar_w, theme, buf);

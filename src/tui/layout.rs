@@ -79,7 +79,7 @@ pub fn areas(screen: Rect, state: &ViewState, report: &Report) -> Areas {
         });
     } else {
         let wanted = layers::height_for(n_layers, false);
-        let layers_h = wanted.min((body.height / 3).max(6));
+        let layers_h = wanted.min((body.height * 2 / 5).max(6));
         let layers_r = Rect::new(body.x, body.y, body.width, layers_h);
         let main = Rect::new(
             body.x,

@@ -45,7 +45,14 @@ pub fn draw(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
             .take(area.height as usize)
             .enumerate()
         {
-            put(buf, area.x, area.y + k as u16, area.width, line, Default::default());
+            put(
+                buf,
+                area.x,
+                area.y + k as u16,
+                area.width,
+                line,
+                Default::default(),
+            );
         }
         return;
     }
@@ -69,7 +76,13 @@ pub fn draw(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
     if !a.wide && state.filter_input.is_none() && state.note.is_none() {
         let note = " one pane at a time: Tab ";
         if a.status.width > 100 {
-            put_right(buf, a.status.right(), a.status.y, note, Theme { color: state.color }.dim());
+            put_right(
+                buf,
+                a.status.right(),
+                a.status.y,
+                note,
+                Theme { color: state.color }.dim(),
+            );
         }
     }
     if state.help {

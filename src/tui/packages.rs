@@ -47,6 +47,13 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
         .take(inner.height as usize)
         .enumerate()
     {
-        put(buf, inner.x + 1, inner.y + k as u16, inner.width.saturating_sub(2), line, theme.dim());
+        put(
+            buf,
+            inner.x + 1,
+            inner.y + k as u16,
+            inner.width.saturating_sub(2),
+            line,
+            theme.dim(),
+        );
     }
 }

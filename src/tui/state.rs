@@ -97,10 +97,22 @@ pub enum Action {
     Escape,
     ToggleHelp,
     /// The mouse wheel over a position.
-    ScrollUp { x: u16, y: u16 },
-    ScrollDown { x: u16, y: u16 },
-    Click { x: u16, y: u16 },
-    Resize { width: u16, height: u16 },
+    ScrollUp {
+        x: u16,
+        y: u16,
+    },
+    ScrollDown {
+        x: u16,
+        y: u16,
+    },
+    Click {
+        x: u16,
+        y: u16,
+    },
+    Resize {
+        width: u16,
+        height: u16,
+    },
 }
 
 /// Cursor and scroll position of a list.
@@ -305,10 +317,12 @@ impl ViewState {
         if let Some(layer) = finding.layer {
             self.select_layer(report, layer);
         }
-        let node = finding
-            .paths
-            .iter()
-            .find_map(|p| report.image.tree.lookup(p.trim_start_matches('/').as_bytes()));
+        let node = finding.paths.iter().find_map(|p| {
+            report
+                .image
+                .tree
+                .lookup(p.trim_start_matches('/').as_bytes())
+        });
         self.set_focus(Pane::Files);
         let Some(node) = node else {
             self.note = Some("this finding names no file in the tree".into());
@@ -342,7 +356,10 @@ impl ViewState {
             return Some((Pane::Files, row(areas.tree_rows)));
         }
         if inside(areas.side).is_some() {
-            return Some((areas.side_pane.unwrap_or(Pane::Findings), row(areas.side_rows)));
+            return Some((
+                areas.side_pane.unwrap_or(Pane::Findings),
+                row(areas.side_rows),
+            ));
         }
         if inside(areas.details).is_some() {
             return Some((Pane::Details, None));

@@ -22,16 +22,34 @@ pub fn render(state: &ViewState, area: Rect, buf: &mut Buffer) {
         } else {
             theme.dim()
         };
-        put(buf, area.x + used, area.y, area.width.saturating_sub(used), &text, style);
+        put(
+            buf,
+            area.x + used,
+            area.y,
+            area.width.saturating_sub(used),
+            &text,
+            style,
+        );
         return;
     }
     if let Some(note) = &state.note {
-        put(buf, area.x, area.y, area.width, &format!(" {note}"), theme.error());
+        put(
+            buf,
+            area.x,
+            area.y,
+            area.width,
+            &format!(" {note}"),
+            theme.error(),
+        );
         return;
     }
     let keys = match state.focus {
-        Pane::Layers => " ↑↓ layer  Enter files  [ ] layer  m mode  Tab panes  / filter  ? keys  q quit",
-        Pane::Files => " ↑↓ move  ←→ fold  m mode  s sort  u unchanged  f min size  / filter  ? keys  q quit",
+        Pane::Layers => {
+            " ↑↓ layer  Enter files  [ ] layer  m mode  Tab panes  / filter  ? keys  q quit"
+        }
+        Pane::Files => {
+            " ↑↓ move  ←→ fold  m mode  s sort  u unchanged  f min size  / filter  ? keys  q quit"
+        }
         Pane::Findings => " ↑↓ finding  Enter go to file  Tab panes  ? keys  q quit",
         Pane::Packages => " ↑↓ package  Enter go to files  Tab panes  ? keys  q quit",
         Pane::Details => " ↑↓ scroll  Tab panes  ? keys  q quit",

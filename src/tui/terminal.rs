@@ -49,7 +49,10 @@ impl Session {
         for sig in [SIGTERM, SIGHUP, SIGINT] {
             // The second signal ends the process the default way, should the loop be stuck.
             let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            signals.push(signal_hook::flag::register_conditional_default(sig, flag.clone())?);
+            signals.push(signal_hook::flag::register_conditional_default(
+                sig,
+                flag.clone(),
+            )?);
             signals.push(signal_hook::flag::register(sig, flag)?);
             signals.push(signal_hook::flag::register_usize(
                 sig,

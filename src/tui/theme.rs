@@ -167,7 +167,8 @@ pub fn wrap(s: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in s.split(' ') {
-        let candidate_width = self::width(&line) + usize::from(!line.is_empty()) + self::width(word);
+        let candidate_width =
+            self::width(&line) + usize::from(!line.is_empty()) + self::width(word);
         if !line.is_empty() && candidate_width > width {
             lines.push(std::mem::take(&mut line));
         }
@@ -200,7 +201,10 @@ mod tests {
 
     #[test]
     fn wrap_breaks_at_spaces_and_inside_long_words() {
-        assert_eq!(wrap("RUN pip install numpy", 10), ["RUN pip", "install", "numpy"]);
+        assert_eq!(
+            wrap("RUN pip install numpy", 10),
+            ["RUN pip", "install", "numpy"]
+        );
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("", 4), [""]);
     }

@@ -64,6 +64,8 @@ pub struct TreeView {
     pub offset: usize,
     /// For the layer and mode in `sized_for`: each node's bytes (see `Image::bytes_at`).
     sizes: Vec<u64>,
+    /// Each node's bytes just below that layer: what a removal there took away.
+    sizes_below: Vec<u64>,
     sized_for: Option<(u32, Mode)>,
     /// Per node: its path matches the filter (empty when there is no filter).
     matches: Vec<bool>,
@@ -84,6 +86,7 @@ impl Default for TreeView {
             cursor: 0,
             offset: 0,
             sizes: Vec::new(),
+            sizes_below: Vec::new(),
             sized_for: None,
             matches: Vec::new(),
         }
@@ -155,11 +158,12 @@ impl TreeView {
         };
         let kind = provider.map(|c| image.entry(c).map_or(EntryKind::Dir, |e| e.kind));
         let is_dir = kind == Some(EntryKind::Dir) || (kind.is_none() && !n.children.is_empty());
-        let bytes = if state == Some(State::Removed) && !is_dir {
-            image.removed_bytes(node, layer)
+        let sizes = if state == Some(State::Removed) {
+            &self.sizes_below
         } else {
-            self.sizes.get(node as usize).copied().unwrap_or(0)
+            &self.sizes
         };
+        let bytes = sizes.get(node as usize).copied().unwrap_or(0);
         NodeView {
             state,
             is_dir,
@@ -176,6 +180,10 @@ impl TreeView {
                 Mode::Changes => image.bytes_changed_in(layer),
                 Mode::Image => image.bytes_at(layer),
             };
+            self.sizes_below = match layer.checked_sub(1) {
+                Some(below) => image.bytes_at(below),
+                None => Vec::new(),
+            };
             self.sized_for = Some((layer, self.mode));
         }
         let selected = self.selected();
@@ -183,7 +191,7 @@ impl TreeView {
         self.rows = self.list(report, layer, &keep);
         self.cursor = selected
             .and_then(|node| self.position_of_or_ancestor(&image.tree, node))
-            .unwrap_or(self.cursor)
+            .unwrap_or(0)
             .min(self.rows.len().saturating_sub(1));
     }
 
@@ -243,9 +251,7 @@ impl TreeView {
         let change = n.change_in(layer);
         let shown = match self.mode {
             Mode::Changes => change.is_some(),
-            Mode::Image => {
-                change.is_some_and(|c| c.state == State::Removed) || n.exists_at(layer)
-            }
+            Mode::Image => change.is_some_and(|c| c.state == State::Removed) || n.exists_at(layer),
         };
         if !shown || (self.hide_unchanged && change.is_none()) {
             return false;
@@ -276,13 +282,14 @@ impl TreeView {
                 .filter(|&c| keep[c as usize])
                 .collect();
             if self.sort == Sort::Size {
-                kids.sort_by_key(|&c| {
-                    std::cmp::Reverse(self.node_view(report, layer, c).bytes)
-                });
+                kids.sort_by_key(|&c| std::cmp::Reverse(self.node_view(report, layer, c).bytes));
             }
             kids
         };
-        let push_children = |stack: &mut Vec<(NodeId, u16, u64, bool)>, kids: Vec<NodeId>, depth: u16, guides: u64| {
+        let push_children = |stack: &mut Vec<(NodeId, u16, u64, bool)>,
+                             kids: Vec<NodeId>,
+                             depth: u16,
+                             guides: u64| {
             let n = kids.len();
             for (i, c) in kids.into_iter().enumerate().rev() {
                 stack.push((c, depth, guides, i + 1 == n));

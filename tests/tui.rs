@@ -1,0 +1,598 @@
+//! The explorer without a terminal: `update` on sequences of actions, and every pane and the
+//! whole screen drawn on ratatui's `TestBackend` and compared with insta snapshots at 80x24
+//! and 160x48 (digests and temporary paths masked). The report is the demo image's, read
+//! synchronously; nothing here sleeps.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use pydive::cli::ReadConfig;
+use pydive::report::Report;
+use pydive::source::{Input, Platform, Transport};
+use pydive::tui::state::{Action, Pane, Subject, ViewState, update};
+use pydive::tui::tree_view::{Mode, Sort};
+use pydive::tui::{self, layout};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+fn demo() -> &'static Report {
+    static REPORT: OnceLock<Report> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let source = Transport::DockerArchive {
+            input: Input::Embedded(pydive::app::DEMO_IMAGE),
+            reference: None,
+        };
+        let read = ReadConfig {
+            verify: true,
+            platform: Platform::parse("linux/amd64").unwrap(),
+        };
+        pydive::app::load(&source, &read).unwrap()
+    })
+}
+
+fn state(w: u16, h: u16) -> ViewState {
+    ViewState::new(demo(), w, h, false)
+}
+
+fn run(state: &mut ViewState, actions: &[Action]) {
+    for a in actions {
+        update(state, demo(), a.clone());
+    }
+}
+
+fn chars(s: &str) -> Vec<Action> {
+    s.chars().map(Action::FilterChar).collect()
+}
+
+/// The paths of the tree's rows.
+fn paths(state: &ViewState) -> Vec<String> {
+    let tree = &demo().image.tree;
+    state
+        .tree
+        .rows
+        .iter()
+        .map(|r| pydive::layer::path::absolute(&tree.path(r.node)))
+        .collect()
+}
+
+fn selected_path(state: &ViewState) -> String {
+    let tree = &demo().image.tree;
+    pydive::layer::path::absolute(&tree.path(state.selected_node().unwrap()))
+}
+
+/// A buffer as text, one line per row, trailing blanks cut. A row with reversed cells (the
+/// focused selection) is marked with `>` in an extra first column, so snapshots show it.
+fn text(buf: &Buffer) -> String {
+    use ratatui::style::Modifier;
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.y..area.bottom() {
+        let reversed =
+            (area.x..area.right()).any(|x| buf[(x, y)].modifier.contains(Modifier::REVERSED));
+        let mut line = String::from(if reversed { ">" } else { " " });
+        for x in area.x..area.right() {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(state: &ViewState) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(state.width, state.height)).unwrap();
+    terminal
+        .draw(|f| tui::draw(demo(), state, f.area(), f.buffer_mut()))
+        .unwrap();
+    text(terminal.backend().buffer())
+}
+
+/// One pane drawn alone over the whole area.
+fn pane(state: &ViewState, draw: impl Fn(&Report, &ViewState, Rect, &mut Buffer)) -> String {
+    let area = Rect::new(0, 0, state.width, state.height);
+    let mut buf = Buffer::empty(area);
+    draw(demo(), state, area, &mut buf);
+    text(&buf)
+}
+
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            filters => vec![
+                (r"sha256:[0-9a-f]{12}", "sha256:[digest....]"),
+                (r"/tmp/[^\s│┃]+", "[tmp]"),
+            ],
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+// ---- update, on sequences of actions ----
+
+#[test]
+fn the_first_screen_shows_the_first_layer_s_changes() {
+    let s = state(160, 48);
+    assert_eq!(
+        (s.layer, s.focus, s.tree.mode),
+        (0, Pane::Layers, Mode::Changes)
+    );
+    assert!(paths(&s).contains(&"/usr/bin/bash".to_string()));
+    assert!(!paths(&s).iter().any(|p| p.starts_with("/app")));
+}
+
+#[test]
+fn selecting_a_layer_drives_the_tree() {
+    let mut s = state(160, 48);
+    run(&mut s, &[Action::Down, Action::Down]);
+    assert_eq!(s.layer, 2);
+    let p = paths(&s);
+    assert!(p.contains(&"/root/.cache/pip/http-v2/a/b/3f9c2e.body".to_string()));
+    // Only this layer's changes, and the directories above them.
+    assert!(!p.contains(&"/usr/bin/bash".to_string()));
+    run(&mut s, &[Action::End]);
+    assert_eq!(s.layer, 4);
+    run(&mut s, &[Action::Down, Action::Home]);
+    assert_eq!(s.layer, 0);
+    run(
+        &mut s,
+        &[Action::NextLayer, Action::NextLayer, Action::PrevLayer],
+    );
+    assert_eq!(s.layer, 1);
+}
+
+#[test]
+fn the_whole_image_mode_shows_what_is_there_as_of_the_layer() {
+    let mut s = state(160, 48);
+    run(&mut s, &[Action::End, Action::ToggleMode]);
+    assert_eq!(s.tree.mode, Mode::Image);
+    let p = paths(&s);
+    assert!(p.contains(&"/usr/bin/bash".to_string()));
+    // Removed in this layer: listed, as removed.
+    assert!(p.contains(&"/app/build/extension.o".to_string()));
+    run(&mut s, &[Action::ToggleUnchanged]);
+    let p = paths(&s);
+    assert!(!p.contains(&"/usr/bin/bash".to_string()));
+    assert!(p.contains(&"/app/main.py".to_string()));
+    // Back to layer 0: nothing of /app exists yet.
+    run(&mut s, &[Action::ToggleUnchanged, Action::Home]);
+    assert!(!paths(&s).iter().any(|p| p.starts_with("/app")));
+}
+
+#[test]
+fn directories_fold_and_unfold() {
+    let mut s = state(160, 48);
+    run(&mut s, &[Action::Activate]);
+    assert_eq!(s.focus, Pane::Files);
+    assert_eq!(s.subject, Subject::File);
+    assert_eq!(selected_path(&s), "/etc");
+    let all = s.tree.rows.len();
+    run(&mut s, &[Action::Left]);
+    assert_eq!(s.tree.rows.len(), all - 1, "/etc/os-release is folded away");
+    run(&mut s, &[Action::Right]);
+    assert_eq!(s.tree.rows.len(), all);
+    run(&mut s, &[Action::Down, Action::Left]);
+    assert_eq!(
+        selected_path(&s),
+        "/etc",
+        "Left on a file goes to its parent"
+    );
+    run(&mut s, &[Action::CollapseAll]);
+    assert_eq!(paths(&s), ["/etc", "/tmp", "/usr", "/var"]);
+    run(&mut s, &[Action::End, Action::Toggle]);
+    assert_eq!(paths(&s).len(), 5);
+    run(&mut s, &[Action::ExpandAll]);
+    assert_eq!(s.tree.rows.len(), all);
+    assert_eq!(selected_path(&s), "/var", "the selection stays on its node");
+}
+
+#[test]
+fn the_path_filter_is_incremental_and_keeps_the_last_valid_pattern() {
+    let mut s = state(160, 48);
+    run(&mut s, &[Action::Down, Action::Down, Action::StartFilter]);
+    assert_eq!(s.focus, Pane::Files);
+    run(&mut s, &chars("nump"));
+    let nump = paths(&s);
+    run(&mut s, &chars("y.l"));
+    let p = paths(&s);
+    assert!(p.len() < nump.len());
+    assert!(
+        p.iter().all(|p| p.contains("numpy.l")
+            || "/usr/local/lib/python3.11/site-packages/numpy.libs".starts_with(p.as_str())),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|p| p.ends_with(".dev.so")));
+    // Not a valid regex: the last valid filter stays, and says why.
+    run(&mut s, &chars("("));
+    assert_eq!(paths(&s), p);
+    assert!(s.tree.pattern_error.is_some());
+    run(&mut s, &[Action::FilterBackspace]);
+    assert!(s.tree.pattern_error.is_none());
+    // Keys are letters while typing; Enter keeps the filter, Esc then clears it.
+    run(&mut s, &[Action::FilterAccept]);
+    assert_eq!(s.filter_input, None);
+    assert_eq!(paths(&s), p);
+    run(&mut s, &[Action::Escape]);
+    assert!(paths(&s).len() > p.len());
+    // Esc while typing drops the filter.
+    run(&mut s, &[Action::StartFilter]);
+    run(&mut s, &chars("BODY"));
+    assert!(
+        paths(&s).is_empty(),
+        "an upper-case letter makes the match case-sensitive"
+    );
+    run(&mut s, &[Action::FilterCancel]);
+    assert!(!paths(&s).is_empty());
+    assert_eq!(s.tree.pattern, "");
+}
+
+#[test]
+fn sort_by_size_and_minimum_size() {
+    let mut s = state(160, 48);
+    run(
+        &mut s,
+        &[Action::Down, Action::Focus(Pane::Files), Action::ToggleSort],
+    );
+    assert_eq!(s.tree.sort, Sort::Size);
+    // Largest first at the top level: /usr (the compilers) before /var.
+    let p = paths(&s);
+    assert_eq!(p[0], "/usr");
+    run(
+        &mut s,
+        &[
+            Action::CycleMinSize,
+            Action::CycleMinSize,
+            Action::CycleMinSize,
+        ],
+    );
+    // >= 1 MB: only big files and the directories above them.
+    let report = demo();
+    for row in &s.tree.rows {
+        let v = s.tree.node_view(report, 1, row.node);
+        assert!(v.is_dir || v.bytes >= 1_000_000, "{v:?}");
+    }
+    assert!(paths(&s).contains(&"/usr/lib/gcc/x86_64-linux-gnu/12/cc1".to_string()));
+    assert!(!paths(&s).contains(&"/usr/include/stdio.h".to_string()));
+    for _ in 0..3 {
+        run(&mut s, &[Action::CycleMinSize]);
+    }
+    assert_eq!(s.tree.min_size, 0);
+}
+
+#[test]
+fn enter_on_a_finding_goes_to_its_layer_and_file() {
+    let mut s = state(160, 48);
+    run(&mut s, &[Action::FocusNext, Action::FocusNext]);
+    assert_eq!(s.focus, Pane::Findings);
+    let i = demo()
+        .findings
+        .iter()
+        .position(|f| f.rule == "pip-cache")
+        .unwrap();
+    for _ in 0..i {
+        run(&mut s, &[Action::Down]);
+    }
+    run(&mut s, &[Action::Activate]);
+    assert_eq!((s.focus, s.layer), (Pane::Files, 2));
+    assert_eq!(
+        selected_path(&s),
+        "/root/.cache/pip/http-v2/a/b/3f9c2e.body"
+    );
+    // Even when the filters hid it.
+    let mut s = state(160, 48);
+    run(&mut s, &[Action::StartFilter]);
+    run(&mut s, &chars("nothing-matches-this"));
+    run(
+        &mut s,
+        &[Action::FilterAccept, Action::Focus(Pane::Findings)],
+    );
+    for _ in 0..i {
+        run(&mut s, &[Action::Down]);
+    }
+    run(&mut s, &[Action::Activate]);
+    assert_eq!(
+        selected_path(&s),
+        "/root/.cache/pip/http-v2/a/b/3f9c2e.body"
+    );
+    assert_eq!(s.tree.pattern, "");
+    assert!(s.note.is_some());
+}
+
+#[test]
+fn tab_cycles_panes_and_details_follow_the_last_of_layers_and_files() {
+    let mut s = state(160, 48);
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(s.focus);
+        run(&mut s, &[Action::FocusNext]);
+    }
+    assert_eq!(seen, Pane::ALL);
+    assert_eq!(s.focus, Pane::Layers);
+    run(&mut s, &[Action::FocusPrev]);
+    assert_eq!(s.focus, Pane::Details);
+    assert_eq!(s.subject, Subject::Layer, "Layers had the focus last");
+    run(
+        &mut s,
+        &[Action::Focus(Pane::Files), Action::Focus(Pane::Details)],
+    );
+    assert_eq!(s.subject, Subject::File);
+    run(&mut s, &[Action::Down, Action::Down, Action::Up]);
+    assert_eq!(s.details_scroll, 1);
+}
+
+#[test]
+fn pages_move_by_the_visible_rows_and_the_cursor_stays_on_screen() {
+    let mut s = state(80, 24);
+    run(
+        &mut s,
+        &[
+            Action::Down,
+            Action::Focus(Pane::Files),
+            Action::ToggleMode,
+            Action::Home,
+        ],
+    );
+    let height = s.areas(demo()).tree_rows.unwrap().height as usize;
+    run(&mut s, &[Action::PageDown]);
+    assert_eq!(s.tree.cursor, height);
+    assert!(s.tree.offset <= s.tree.cursor && s.tree.cursor < s.tree.offset + height);
+    run(&mut s, &[Action::End]);
+    assert_eq!(s.tree.cursor, s.tree.rows.len() - 1);
+    assert_eq!(s.tree.offset, s.tree.rows.len() - height);
+    run(&mut s, &[Action::PageUp, Action::Home]);
+    assert_eq!((s.tree.cursor, s.tree.offset), (0, 0));
+    // A smaller screen moves the window so that the cursor stays visible.
+    run(
+        &mut s,
+        &[
+            Action::End,
+            Action::Resize {
+                width: 160,
+                height: 48,
+            },
+        ],
+    );
+    let height = s.areas(demo()).tree_rows.unwrap().height as usize;
+    assert!(s.tree.cursor < s.tree.offset + height);
+}
+
+#[test]
+fn the_mouse_selects_and_scrolls_the_pane_under_it() {
+    let mut s = state(160, 48);
+    let areas = s.areas(demo());
+    let layers = areas.layer_rows.unwrap();
+    run(
+        &mut s,
+        &[Action::Click {
+            x: layers.x + 3,
+            y: layers.y + 3,
+        }],
+    );
+    assert_eq!((s.focus, s.layer), (Pane::Layers, 3));
+    let tree = areas.tree_rows.unwrap();
+    run(
+        &mut s,
+        &[Action::Click {
+            x: tree.x + 5,
+            y: tree.y + 1,
+        }],
+    );
+    assert_eq!((s.focus, s.tree.cursor), (Pane::Files, 1));
+    let before = s.tree.rows.len();
+    run(
+        &mut s,
+        &[Action::Click {
+            x: tree.x + 5,
+            y: tree.y,
+        }],
+    );
+    run(
+        &mut s,
+        &[Action::Click {
+            x: tree.x + 5,
+            y: tree.y,
+        }],
+    );
+    assert!(s.tree.rows.len() < before, "a second click folds");
+    // The wheel scrolls the pane under the pointer, whatever has the focus.
+    run(
+        &mut s,
+        &[Action::ScrollDown {
+            x: layers.x + 1,
+            y: layers.y,
+        }],
+    );
+    assert_eq!((s.focus, s.layer), (Pane::Files, 4));
+    // Clicks outside any pane do nothing.
+    run(&mut s, &[Action::Click { x: 0, y: 0 }]);
+    assert_eq!(s.focus, Pane::Files);
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it() {
+    let mut s = state(80, 24);
+    run(&mut s, &[Action::ToggleHelp]);
+    assert!(s.help);
+    run(&mut s, &[Action::Down]);
+    assert!(!s.help);
+    assert_eq!(s.layer, 0, "the key that closes help does nothing else");
+    run(&mut s, &[Action::ToggleHelp, Action::Quit]);
+    assert!(s.quit);
+}
+
+#[test]
+fn update_never_panics_on_any_action_in_any_state() {
+    use Action::*;
+    let all = vec![
+        Quit,
+        FocusNext,
+        FocusPrev,
+        Up,
+        Down,
+        PageUp,
+        PageDown,
+        Home,
+        End,
+        Left,
+        Right,
+        Activate,
+        Toggle,
+        ExpandAll,
+        CollapseAll,
+        NextLayer,
+        PrevLayer,
+        ToggleMode,
+        ToggleSort,
+        ToggleUnchanged,
+        CycleMinSize,
+        StartFilter,
+        FilterChar('a'),
+        FilterChar('['),
+        FilterBackspace,
+        FilterAccept,
+        FilterCancel,
+        Escape,
+        ToggleHelp,
+        ScrollUp { x: 10, y: 10 },
+        ScrollDown { x: 100, y: 30 },
+        Click { x: 70, y: 5 },
+        Click { x: 5, y: 40 },
+        Resize {
+            width: 20,
+            height: 5,
+        },
+        Resize {
+            width: 80,
+            height: 24,
+        },
+    ];
+    let mut s = state(160, 48);
+    // A fixed pseudo-random walk through the actions, drawing after each.
+    let mut x: u64 = 7;
+    for _ in 0..1500 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let a = all[(x >> 33) as usize % all.len()].clone();
+        update(&mut s, demo(), a);
+        s.quit = false;
+        let _ = screen(&s);
+    }
+}
+
+// ---- snapshots: each pane, and the whole screen ----
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// The demo on layer 2 with the files focused, a file selected.
+fn on_layer_two(w: u16, h: u16) -> ViewState {
+    let mut s = state(w, h);
+    run(&mut s, &[Action::Down, Action::Down, Action::Activate]);
+    for _ in 0..6 {
+        run(&mut s, &[Action::Down]);
+    }
+    s
+}
+
+#[test]
+fn snapshot_header() {
+    for (w, h) in SIZES {
+        let s = state(w, h);
+        let r = Rect::new(0, 0, w, 2);
+        let mut buf = Buffer::empty(r);
+        tui::header::render(demo(), &s, r, &mut buf);
+        snapshot!(format!("header_{w}x{h}"), text(&buf));
+    }
+}
+
+#[test]
+fn snapshot_layers_pane() {
+    for (w, h) in SIZES {
+        let s = on_layer_two(w, h);
+        let wide = w >= layout::WIDE_WIDTH;
+        let out = pane(&s, |r, s, a, b| tui::layers::render(r, s, a, b, wide));
+        snapshot!(format!("layers_{w}x{h}"), out);
+    }
+}
+
+#[test]
+fn snapshot_files_pane() {
+    for (w, h) in SIZES {
+        let s = on_layer_two(w, h);
+        snapshot!(format!("files_{w}x{h}"), pane(&s, tui::files::render));
+        let mut s = state(w, h);
+        run(
+            &mut s,
+            &[Action::End, Action::ToggleMode, Action::Focus(Pane::Files)],
+        );
+        snapshot!(
+            format!("files_whole_image_{w}x{h}"),
+            pane(&s, tui::files::render)
+        );
+    }
+}
+
+#[test]
+fn snapshot_findings_pane() {
+    for (w, h) in SIZES {
+        let mut s = state(w, h);
+        run(&mut s, &[Action::Focus(Pane::Findings), Action::Down]);
+        snapshot!(format!("findings_{w}x{h}"), pane(&s, tui::findings::render));
+    }
+}
+
+#[test]
+fn snapshot_packages_pane() {
+    for (w, h) in SIZES {
+        let mut s = state(w, h);
+        run(&mut s, &[Action::Focus(Pane::Packages)]);
+        snapshot!(format!("packages_{w}x{h}"), pane(&s, tui::packages::render));
+    }
+}
+
+#[test]
+fn snapshot_details_pane() {
+    for (w, h) in SIZES {
+        let mut s = on_layer_two(w, h);
+        snapshot!(
+            format!("details_file_{w}x{h}"),
+            pane(&s, tui::details::render)
+        );
+        run(
+            &mut s,
+            &[Action::Focus(Pane::Layers), Action::Focus(Pane::Details)],
+        );
+        snapshot!(
+            format!("details_layer_{w}x{h}"),
+            pane(&s, tui::details::render)
+        );
+    }
+}
+
+#[test]
+fn snapshot_whole_screen() {
+    for (w, h) in SIZES {
+        snapshot!(format!("screen_first_{w}x{h}"), screen(&state(w, h)));
+        let mut s = on_layer_two(w, h);
+        snapshot!(format!("screen_layer_two_{w}x{h}"), screen(&s));
+        run(&mut s, &[Action::StartFilter]);
+        run(&mut s, &chars("numpy"));
+        snapshot!(format!("screen_filter_typing_{w}x{h}"), screen(&s));
+        run(
+            &mut s,
+            &[Action::FilterAccept, Action::Focus(Pane::Findings)],
+        );
+        snapshot!(format!("screen_findings_{w}x{h}"), screen(&s));
+        run(&mut s, &[Action::ToggleHelp]);
+        snapshot!(format!("screen_help_{w}x{h}"), screen(&s));
+    }
+}
+
+#[test]
+fn snapshot_too_small_screen() {
+    snapshot!("screen_too_small", screen(&state(50, 10)));
+}
