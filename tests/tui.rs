@@ -596,3 +596,31 @@ fn snapshot_whole_screen() {
 fn snapshot_too_small_screen() {
     snapshot!("screen_too_small", screen(&state(50, 10)));
 }
+
+// ---- not a terminal: the text report ----
+
+#[test]
+fn without_a_terminal_the_explorer_prints_the_text_report() {
+    let out = common::pydive().arg("demo").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("pydive demo image\n"), "{text}");
+    assert!(text.contains("Findings (7)"));
+    let out = common::pydive()
+        .args(["demo", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let w = common::archive(
+        &pydive::demo::image(),
+        pydive::fixture::Layout::DockerClassic,
+    );
+    let out = common::pydive().arg(&w.path).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Findings (7)")
+    );
+}

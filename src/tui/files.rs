@@ -126,6 +126,9 @@ fn draw_row(
         prefix.push_str(if more { "│ " } else { "  " });
     }
     prefix.push_str(if row.last { "└─" } else { "├─" });
+    let cats = report.facts.categories.of(row.node);
+    // Names take the tag column when there is no tag.
+    let tag_w = if cats.is_empty() { 0 } else { tag_w };
     let right = area.right().saturating_sub(size_w + tag_w + 1);
     let used = put(
         buf,
@@ -148,7 +151,6 @@ fn draw_row(
     }
     put(buf, x, area.y, right.saturating_sub(x), &name, state_style);
     if tag_w > 0 {
-        let cats = report.facts.categories.of(row.node);
         let mut it = cats.iter();
         if let Some(first) = it.next() {
             let mut tag = first.id().to_string();
