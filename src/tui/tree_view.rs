@@ -282,7 +282,9 @@ impl TreeView {
                 .filter(|&c| keep[c as usize])
                 .collect();
             if self.sort == Sort::Size {
-                kids.sort_by_key(|&c| std::cmp::Reverse(self.node_view(report, layer, c).bytes));
+                kids.sort_by_cached_key(|&c| {
+                    std::cmp::Reverse(self.node_view(report, layer, c).bytes)
+                });
             }
             kids
         };
