@@ -5,6 +5,9 @@
 pub mod categories;
 pub mod dive;
 pub mod duplicates;
+pub mod linkage;
+pub mod python;
+pub mod resolve;
 pub mod waste;
 
 use std::collections::BTreeMap;
@@ -53,18 +56,30 @@ pub struct Facts {
     pub waste: waste::Waste,
     pub duplicates: duplicates::Duplicates,
     pub dive: dive::DiveNumbers,
+    pub linkage: linkage::Linkage,
+    pub python: python::Python,
+}
+
+/// The files whose contents the analyses read, asked before the walk (path relative to `/`,
+/// size). Everything else is only hashed, or skipped.
+pub fn wants_content(path: &[u8], size: u64) -> bool {
+    linkage::wants_content(path, size) || python::wants_content(path, size)
 }
 
 pub fn analyze(image: &Image) -> Facts {
+    let linkage = linkage::compute(image);
+    let python = python::compute(image, &linkage);
     Facts {
-        categories: categorize(image),
+        categories: categorize(image, &linkage),
         waste: waste::compute(image),
         duplicates: duplicates::compute(image),
         dive: dive::compute(image),
+        linkage,
+        python,
     }
 }
 
-fn categorize(image: &Image) -> CategoryFacts {
+fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
@@ -113,6 +128,29 @@ fn categorize(image: &Image) -> CategoryFacts {
                 layer,
                 bytes: entry.size,
             });
+        }
+    }
+    // Debug info is counted in bytes of the sections `strip` would remove, not whole files.
+    for elf in &linkage.elves {
+        if elf.info.debug_bytes > 0 {
+            facts
+                .visible
+                .entry(Category::DebugInfo)
+                .or_default()
+                .add(elf.info.debug_bytes);
+            facts
+                .members
+                .entry(Category::DebugInfo)
+                .or_default()
+                .push(Member {
+                    node: elf.node,
+                    layer: elf.layer,
+                    bytes: elf.info.debug_bytes,
+                });
+            facts.added_by_layer[elf.layer]
+                .entry(Category::DebugInfo)
+                .or_default()
+                .add(elf.info.debug_bytes);
         }
     }
     for members in facts.members.values_mut() {

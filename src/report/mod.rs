@@ -2,6 +2,7 @@
 //! writers compute nothing; the JSON writer has its own versioned schema types (`json.rs`,
 //! documented in `docs/report-schema.md`).
 
+pub mod audit;
 pub mod json;
 pub mod text;
 
@@ -42,17 +43,32 @@ impl Report {
     }
 }
 
-/// Output formats of `pydive report`.
+/// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    Markdown,
 }
 
-/// Writes the report in a format.
+/// Writes the full report in a format.
 pub fn write(report: &Report, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     match format {
         Format::Text => text::write(report, out),
         Format::Json => json::write(report, out),
+        Format::Markdown => audit::write_markdown(report, out),
+    }
+}
+
+/// Writes the audit (the findings, grouped) in a format; JSON is the full report.
+pub fn write_audit(
+    report: &Report,
+    format: Format,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => audit::write_text(report, out),
+        Format::Json => json::write(report, out),
+        Format::Markdown => audit::write_markdown(report, out),
     }
 }
