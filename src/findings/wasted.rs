@@ -20,8 +20,31 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-/// Per layer; below this the churn of package databases and logs is normal.
+/// Per layer.
 const MIN_BYTES: u64 = 1_000_000;
+
+/// Package databases, caches and logs that every install rewrites: counted as waste, but no
+/// Dockerfile can avoid them, so they make no finding.
+fn is_bookkeeping(path: &[u8]) -> bool {
+    const PREFIXES: &[&[u8]] = &[
+        b"var/lib/dpkg/",
+        b"var/cache/debconf/",
+        b"var/cache/ldconfig/",
+        b"var/log/",
+        b"var/lib/apt/extended_states",
+        b"var/lib/rpm/",
+        b"var/lib/dnf/",
+        b"lib/apk/db/",
+        b"etc/ld.so.cache",
+        b"etc/passwd",
+        b"etc/group",
+        b"etc/shadow",
+        b"etc/gshadow",
+        b"etc/subuid",
+        b"etc/subgid",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p))
+}
 
 /// What one layer added that is not visible at the end.
 #[derive(Default)]
@@ -35,6 +58,9 @@ struct Added {
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     let mut by_layer: BTreeMap<usize, Added> = BTreeMap::new();
     for w in &ctx.facts.waste.files {
+        if is_bookkeeping(&ctx.image.tree.path(w.node)) {
+            continue;
+        }
         let added = by_layer.entry(w.layer).or_default();
         added.bytes += w.bytes;
         added.nodes.push(w.node);
