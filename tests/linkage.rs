@@ -862,3 +862,66 @@ fn garbage_and_truncated_elf_files_are_diagnostics() {
     assert!(noted.contains(&"/opt/garbage.so"), "{noted:?}");
     assert!(elf(&report, "/opt/good.so")["libc"] == "glibc");
 }
+
+#[test]
+fn debug_info_static_libraries_and_test_suites_are_findings() {
+    let source: String = (0..12_000)
+        .map(|i| format!("int f{i}(int x) {{ int y = x * {i}; return y + {i}; }}\n"))
+        .collect();
+    let unstripped = compile(CC, &source, &["-shared", "-fPIC", "-g"]);
+    let debug = readelf_debug_bytes(&unstripped);
+    assert!(
+        debug >= 1_000_000,
+        "the fixture must carry at least a megabyte of debug info"
+    );
+    let archive = {
+        let dir = tempfile::tempdir().unwrap();
+        let object = common::elf::compile_in(dir.path(), CC, &source, &["-c", "-g"], "big.o");
+        std::fs::write(dir.path().join("big.o"), &object).unwrap();
+        let status = Command::new("ar")
+            .args(["rcs", "libbig.a", "big.o"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(dir.path().join("libbig.a")).unwrap()
+    };
+    let tests: Vec<(String, Vec<u8>)> = (0..4)
+        .map(|i| (format!("bigpkg/tests/test_{i}.py"), vec![b'#'; 300_000]))
+        .collect();
+    let mut install = pip_install(
+        "RUN pip install bigpkg",
+        "bigpkg",
+        "1.0",
+        &["py3-none-any"],
+        tests,
+    );
+    install.entries.push(Entry::exec(
+        format!("{SITE}/bigpkg/_native.cpython-311-x86_64-linux-gnu.so"),
+        unstripped,
+    ));
+    install
+        .entries
+        .push(Entry::file("usr/local/lib/libbig.a", archive.clone()));
+    let report = json_for(&Image::new(vec![glibc_base(), install]));
+
+    let f = one(&report, "debug-info");
+    assert_eq!(f["bytes"], debug);
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/bigpkg/_native.cpython-311-x86_64-linux-gnu.so"
+        )])
+    );
+    let f = one(&report, "static-libs");
+    assert_eq!(f["bytes"], archive.len() as u64);
+    let f = one(&report, "tests-in-site-packages");
+    assert_eq!(f["bytes"], 4 * 300_000);
+    assert_eq!(f["path_count"], 4);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+}
