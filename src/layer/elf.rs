@@ -11,6 +11,9 @@ use goblin::elf::{Elf, program_header, section_header};
 
 /// ELF files up to this size are captured whole.
 pub const WHOLE: u64 = 16 << 20;
+/// Larger ELF files are not inspected: no real library is this big, and a hostile header must
+/// not make the capture ask for more memory than the machine will map.
+pub const LARGEST: u64 = 4 << 30;
 /// How much of a large file's first loadable segment (symbols, strings, versions) is kept.
 const FIRST_SEGMENT: u64 = 64 << 20;
 /// How much comes before a large file's section header table (its section names live there).
@@ -202,8 +205,11 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts a capture, or returns None when the file is too big to address.
+    /// Starts a capture, or returns None when the file is too big to inspect.
     pub fn new(size: u64) -> Option<Capture> {
+        if size > LARGEST {
+            return None;
+        }
         let len = usize::try_from(size).ok()?;
         // `vec![0; n]` asks the allocator for zeroed memory, which the OS maps lazily.
         let buf = if size <= WHOLE {
