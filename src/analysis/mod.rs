@@ -5,6 +5,7 @@
 pub mod categories;
 pub mod dive;
 pub mod duplicates;
+pub mod hardlinks;
 pub mod linkage;
 pub mod python;
 pub mod resolve;
@@ -52,6 +53,8 @@ pub struct CategoryFacts {
 /// Everything the analyses found.
 #[derive(Debug)]
 pub struct Facts {
+    /// Non-directory entries of the final filesystem, and the bytes they hold.
+    pub visible: Totals,
     pub categories: CategoryFacts,
     pub waste: waste::Waste,
     pub duplicates: duplicates::Duplicates,
@@ -67,19 +70,38 @@ pub fn wants_content(path: &[u8], size: u64) -> bool {
 }
 
 pub fn analyze(image: &Image) -> Facts {
+    let carriers = hardlinks::compute(image);
     let linkage = linkage::compute(image);
     let python = python::compute(image, &linkage);
     Facts {
-        categories: categorize(image, &linkage),
-        waste: waste::compute(image),
-        duplicates: duplicates::compute(image),
+        visible: visible(image, &carriers),
+        categories: categorize(image, &linkage, &carriers),
+        waste: waste::compute(image, &carriers),
+        duplicates: duplicates::compute(image, &carriers),
         dive: dive::compute(image),
         linkage,
         python,
     }
 }
 
-fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
+fn visible(image: &Image, carriers: &hardlinks::Carriers) -> Totals {
+    let mut totals = Totals::default();
+    for id in image.tree.ids() {
+        if image
+            .final_entry(id)
+            .is_some_and(|e| e.kind != EntryKind::Dir)
+        {
+            totals.add(carriers.size(image, id));
+        }
+    }
+    totals
+}
+
+fn categorize(
+    image: &Image,
+    linkage: &linkage::Linkage,
+    carriers: &hardlinks::Carriers,
+) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
@@ -121,12 +143,13 @@ fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
             continue;
         }
         let layer = node.changes.last().map_or(0, |c| c.layer as usize);
+        let bytes = carriers.size(image, id);
         for c in set.iter() {
-            facts.visible.entry(c).or_default().add(entry.size);
+            facts.visible.entry(c).or_default().add(bytes);
             facts.members.entry(c).or_default().push(Member {
                 node: id,
                 layer,
-                bytes: entry.size,
+                bytes,
             });
         }
     }

@@ -1,6 +1,7 @@
 //! Waste: bytes a layer added that the final filesystem does not show, because a later layer
 //! deleted them or provided the same path again.
 
+use super::hardlinks::Carriers;
 use crate::layer::EntryKind;
 use crate::model::{Image, NodeId, State};
 
@@ -34,7 +35,7 @@ impl Waste {
     }
 }
 
-pub fn compute(image: &Image) -> Waste {
+pub fn compute(image: &Image, carriers: &Carriers) -> Waste {
     let mut waste = Waste::default();
     let tree = &image.tree;
     for id in tree.ids() {
@@ -44,6 +45,10 @@ pub fn compute(image: &Image) -> Waste {
                 continue;
             };
             if change.state == State::Removed || entry.kind != EntryKind::File || entry.size == 0 {
+                continue;
+            }
+            // A hard link of the same layer still shows these bytes under another name.
+            if carriers.kept(id, change.layer) {
                 continue;
             }
             let later = &changes[i + 1..];

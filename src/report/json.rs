@@ -199,7 +199,7 @@ impl JsonReport {
     pub fn new(report: &Report) -> JsonReport {
         let image = &report.image;
         let facts = &report.facts;
-        let visible = report.visible_files();
+        let visible = report.facts.visible;
         let tree = &image.tree;
         JsonReport {
             schema_version: SCHEMA_VERSION,

@@ -27,20 +27,6 @@ impl Report {
             findings,
         }
     }
-
-    /// Regular, visible files in the final filesystem, and their bytes.
-    pub fn visible_files(&self) -> analysis::Totals {
-        let mut totals = analysis::Totals::default();
-        for id in self.image.tree.ids() {
-            if let Some(e) = self.image.final_entry(id) {
-                if e.kind != crate::layer::EntryKind::Dir {
-                    totals.bytes += e.size;
-                    totals.files += 1;
-                }
-            }
-        }
-        totals
-    }
 }
 
 /// Output formats.

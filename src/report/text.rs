@@ -16,7 +16,7 @@ const PATHS_SHOWN: usize = 5;
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let image = &report.image;
     let facts = &report.facts;
-    let visible = report.visible_files();
+    let visible = report.facts.visible;
     let mut platform = format!("{}/{}", image.os, image.architecture);
     if let Some(v) = &image.variant {
         platform.push('/');
