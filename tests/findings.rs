@@ -143,16 +143,20 @@ fn each_bloat_rule_points_at_its_layer_and_step() {
         &["/tmp/app-1.0-py3-none-any.whl"],
     );
 
+    // The step that wasted the bytes is the one to change; the message names where they came from.
     let wasted = one(&report, "wasted");
     check(
         wasted,
-        2,
-        "pip install numpy",
+        4,
+        "rm -rf /tmp/build",
         5 * MB,
         &["/tmp/build/big.o"],
     );
     assert!(
-        wasted["message"].as_str().unwrap().contains("layer 4"),
+        wasted["message"]
+            .as_str()
+            .unwrap()
+            .contains("layer 2 (`RUN pip install numpy`)"),
         "{wasted:#}"
     );
 
@@ -304,4 +308,47 @@ fn the_shipped_demo_image_is_current_and_shows_every_category() {
         report["waste"]["overwritten_bytes"].as_u64().unwrap() > 0,
         "an overwrite"
     );
+}
+
+#[test]
+fn wasted_bytes_are_told_apart_by_what_the_later_step_did() {
+    let image = Image::new(vec![
+        Layer::new(
+            "COPY app /app",
+            vec![
+                Entry::file_len("app/model.bin", 3 * MB, 1),
+                Entry::file_len("app/lib.so", 2 * MB, 2),
+            ],
+        ),
+        Layer::new(
+            "RUN pip install -U thing",
+            vec![Entry::file_len("app/lib.so", 2 * MB, 3)],
+        ),
+        Layer::new(
+            "RUN chmod -R g+w /app",
+            vec![Entry::file_len("app/model.bin", 3 * MB, 1)],
+        ),
+    ]);
+    let report = json_for(&image);
+    let wasted = findings(&report, "wasted");
+    assert_eq!(wasted.len(), 2, "{wasted:#?}");
+    let replaced = wasted.iter().find(|f| f["layer"] == 1).unwrap();
+    assert!(
+        replaced["message"]
+            .as_str()
+            .unwrap()
+            .contains("replaces 2 MB"),
+        "{replaced:#}"
+    );
+    assert!(replaced["fix"].as_str().unwrap().contains("final version"));
+    let restored = wasted.iter().find(|f| f["layer"] == 2).unwrap();
+    assert!(
+        restored["message"]
+            .as_str()
+            .unwrap()
+            .contains("same content"),
+        "{restored:#}"
+    );
+    assert!(restored["fix"].as_str().unwrap().contains("COPY --chmod"));
+    assert_eq!(restored["paths"], serde_json::json!(["/app/model.bin"]));
 }

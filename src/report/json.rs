@@ -250,7 +250,7 @@ impl JsonReport {
                     .map(|w| {
                         let (fate, by_layer) = match w.fate {
                             Fate::Deleted { by } => ("deleted", by),
-                            Fate::Overwritten { by } => ("overwritten", by),
+                            Fate::Overwritten { by, .. } => ("overwritten", by),
                         };
                         JsonWasted {
                             path: absolute(&tree.path(w.node)),

@@ -95,7 +95,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         for w in waste.files.iter().take(10) {
             let (verb, by) = match w.fate {
                 crate::analysis::waste::Fate::Deleted { by } => ("deleted", by),
-                crate::analysis::waste::Fate::Overwritten { by } => ("overwritten", by),
+                crate::analysis::waste::Fate::Overwritten { by, .. } => ("overwritten", by),
             };
             writeln!(
                 out,
