@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -22,7 +23,22 @@ pub fn run(command: Command) -> Result<ExitCode> {
             read,
         } => {
             let report = load(&source, &read)?;
-            emit(&report, format, output.as_deref())?;
+            emit(output.as_deref(), |out| report::write(&report, format, out))?;
+        }
+        Command::Audit {
+            source,
+            format,
+            fail_on,
+            output,
+            read,
+        } => {
+            let report = load(&source, &read)?;
+            emit(output.as_deref(), |out| {
+                report::write_audit(&report, format, out)
+            })?;
+            if report.findings.iter().any(|f| fail_on.fails(f.severity)) {
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Explore { source, read } => return explore(source, read),
         Command::Demo { format } => {
@@ -35,7 +51,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 platform: Platform::host(),
             };
             match format {
-                Some(format) => emit(&load(&source, &read)?, format, None)?,
+                Some(format) => {
+                    let report = load(&source, &read)?;
+                    emit(None, |out| report::write(&report, format, out))?;
+                }
                 None => return explore(source, read),
             }
         }
@@ -46,7 +65,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
 /// The explorer when standard output is a terminal, else the text report.
 fn explore(source: Transport, read: ReadConfig) -> Result<ExitCode> {
     if !io::stdout().is_terminal() {
-        emit(&load(&source, &read)?, Format::Text, None)?;
+        let report = load(&source, &read)?;
+        emit(None, |out| report::write(&report, Format::Text, out))?;
         return Ok(ExitCode::SUCCESS);
     }
     crate::tui::run(source.to_string(), move |progress| {
@@ -65,30 +85,31 @@ pub fn load_with_progress(
     read: &ReadConfig,
     progress: Option<&Progress>,
 ) -> Result<Report> {
-    let keep_nothing = |_: &[u8], _: u64| false;
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
-        keep_content: &keep_nothing,
+        keep_content: &crate::analysis::wants_content,
+        inspect_elf: true,
         progress,
     };
     let image = source::read_image(source, &opts)?;
     Ok(Report::new(image))
 }
 
-fn emit(report: &Report, format: Format, output: Option<&std::path::Path>) -> Result<()> {
+/// Writes to a file, or to standard output.
+fn emit(output: Option<&Path>, write: impl Fn(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     match output {
         Some(path) => {
             let file =
                 File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            report::write(report, format, &mut out)?;
+            write(&mut out)?;
             out.flush()?;
         }
         None => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            report::write(report, format, &mut out)?;
+            write(&mut out)?;
             out.flush()?;
         }
     }

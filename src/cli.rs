@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use crate::findings::Severity;
 use crate::report::Format;
 use crate::source::{Platform, Transport};
 
@@ -39,6 +40,20 @@ enum Sub {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// Every compatibility and bloat finding with its fix; exit code 1 at or above --fail-on.
+    Audit {
+        image: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// The lowest severity that fails the audit.
+        #[arg(long, value_enum, default_value = "error")]
+        fail_on: FailOn,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
     /// Explore the small demo image built into pydive (no daemon, no network).
     Demo {
         /// Print the report in this format instead of opening the explorer.
@@ -57,6 +72,25 @@ struct ReadArgs {
     no_verify: bool,
 }
 
+/// The lowest severity that makes `pydive audit` exit with 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+impl FailOn {
+    /// Whether a finding of this severity fails the audit.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Error => severity >= Severity::Error,
+            FailOn::Warning => severity >= Severity::Warning,
+            FailOn::Never => false,
+        }
+    }
+}
+
 /// How to read an image, validated.
 #[derive(Debug, Clone)]
 pub struct ReadConfig {
@@ -70,6 +104,13 @@ pub enum Command {
     Report {
         source: Transport,
         format: Format,
+        output: Option<PathBuf>,
+        read: ReadConfig,
+    },
+    Audit {
+        source: Transport,
+        format: Format,
+        fail_on: FailOn,
         output: Option<PathBuf>,
         read: ReadConfig,
     },
@@ -108,6 +149,25 @@ impl Cli {
                 Ok(Command::Report {
                     source: Transport::parse(&image)?,
                     format,
+                    output,
+                    read: merged.validate()?,
+                })
+            }
+            Some(Sub::Audit {
+                image,
+                format,
+                fail_on,
+                output,
+                read,
+            }) => {
+                let merged = ReadArgs {
+                    platform: read.platform.or(self.read.platform),
+                    no_verify: read.no_verify || self.read.no_verify,
+                };
+                Ok(Command::Audit {
+                    source: Transport::parse(&image)?,
+                    format,
+                    fail_on,
                     output,
                     read: merged.validate()?,
                 })

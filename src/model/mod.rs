@@ -74,6 +74,17 @@ pub struct ImageDiagnostic {
     pub message: String,
 }
 
+/// What the image config says about the image as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct ImageMeta {
+    pub reference: String,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    /// The container's environment (`KEY=value`), e.g. an `LD_LIBRARY_PATH`.
+    pub env: Vec<String>,
+}
+
 /// The whole image: its metadata, its layers and the stacked tree.
 #[derive(Debug)]
 pub struct Image {
@@ -81,6 +92,7 @@ pub struct Image {
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
+    pub env: Vec<String>,
     pub layers: Vec<Layer>,
     pub tree: Tree,
     pub diagnostics: Vec<ImageDiagnostic>,
@@ -96,13 +108,7 @@ pub struct LayerMeta {
 
 impl Image {
     /// Stacks the scanned layers, bottom first, into one tree.
-    pub fn build(
-        reference: String,
-        os: String,
-        architecture: String,
-        variant: Option<String>,
-        layers: Vec<(LayerMeta, LayerScan)>,
-    ) -> Image {
+    pub fn build(meta: ImageMeta, layers: Vec<(LayerMeta, LayerScan)>) -> Image {
         let mut tree = Tree::new();
         let mut diagnostics = Vec::new();
         let mut built = Vec::with_capacity(layers.len());
@@ -129,10 +135,11 @@ impl Image {
             });
         }
         Image {
-            reference,
-            os,
-            architecture,
-            variant,
+            reference: meta.reference,
+            os: meta.os,
+            architecture: meta.architecture,
+            variant: meta.variant,
+            env: meta.env,
             layers: built,
             tree,
             diagnostics,
@@ -151,6 +158,13 @@ impl Image {
             .get(change.layer as usize)?
             .entries
             .get(i as usize)
+    }
+
+    /// The value of a variable in the container's environment.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
     }
 
     /// The entry that provides a node in the final filesystem (None for removed nodes and

@@ -16,7 +16,7 @@ const PATHS_SHOWN: usize = 5;
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let image = &report.image;
     let facts = &report.facts;
-    let visible = report.visible_files();
+    let visible = report.facts.visible;
     let mut platform = format!("{}/{}", image.os, image.architecture);
     if let Some(v) = &image.variant {
         platform.push('/');
@@ -95,7 +95,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         for w in waste.files.iter().take(10) {
             let (verb, by) = match w.fate {
                 crate::analysis::waste::Fate::Deleted { by } => ("deleted", by),
-                crate::analysis::waste::Fate::Overwritten { by } => ("overwritten", by),
+                crate::analysis::waste::Fate::Overwritten { by, .. } => ("overwritten", by),
             };
             writeln!(
                 out,

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 
 use crate::layer::{self, LayerScan, ScanOptions};
-use crate::model::{Image, LayerMeta};
+use crate::model::{Image, ImageMeta, LayerMeta};
 
 pub use manifest::Platform;
 
@@ -140,6 +140,8 @@ pub struct ReadOptions<'a> {
     pub platform: Platform,
     /// Which regular files' contents the analyses want (path, size).
     pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    /// Read every ELF file's facts.
+    pub inspect_elf: bool,
     /// Counters to update as layers are walked, for a progress display.
     pub progress: Option<&'a Progress>,
 }
@@ -232,13 +234,14 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
         })
         .collect();
     let config = resolved.config;
-    Ok(Image::build(
+    let meta = ImageMeta {
         reference,
-        config.os,
-        config.architecture,
-        config.variant,
-        layers,
-    ))
+        os: config.os,
+        architecture: config.architecture,
+        variant: config.variant,
+        env: config.config.and_then(|c| c.env).unwrap_or_default(),
+    };
+    Ok(Image::build(meta, layers))
 }
 
 /// Walks (and verifies) the layers of a seekable store, one layer per core at a time, largest
@@ -253,12 +256,13 @@ fn scan_store(
             hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
             hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
             keep_content: opts.keep_content,
+            inspect_elf: opts.inspect_elf,
         };
-        let mut blob = store.open(&l.member)?;
+        let blob = store.open(&l.member)?;
         let scan = if opts.verify || !blob.is_plain_tar()? {
             layer::scan(blob, &scan_opts)?
         } else {
-            layer::scan_seekable(&mut blob, &scan_opts)?
+            layer::scan_seekable(blob, &scan_opts)?
         };
         if let Some(progress) = opts.progress {
             progress.layer_done(scan.blob_size);

@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::state::{Pane, Subject, ViewState};
-use super::theme::{Theme, put, size, state_letter, wrap};
+use super::theme::{Theme, libc_name, put, size, state_letter, wrap};
 use crate::analysis::waste::Fate;
 use crate::layer::EntryKind;
 use crate::layer::path::{Lossless, absolute};
@@ -196,7 +196,11 @@ fn file_lines(
     for w in report.facts.waste.files.iter().filter(|w| w.node == node) {
         let fate = match w.fate {
             Fate::Deleted { by } => format!("deleted in layer {by}"),
-            Fate::Overwritten { by } => format!("overwritten in layer {by}"),
+            Fate::Overwritten {
+                by,
+                same_content: true,
+            } => format!("stored again unchanged in layer {by}"),
+            Fate::Overwritten { by, .. } => format!("overwritten in layer {by}"),
         };
         out.push(Line::from(vec![
             label(theme, "wasted "),
@@ -233,14 +237,24 @@ fn file_lines(
             ]));
         }
     }
-    out.push(Line::from(vec![
-        label(theme, "ELF "),
-        Span::styled(elf(report, node), theme.dim()),
-    ]));
-    out.push(Line::from(vec![
-        label(theme, "distribution "),
-        Span::styled(distribution(report, node), theme.dim()),
-    ]));
+    out.extend(elf_lines(report, node, theme));
+    if let Some(d) = report.facts.python.owner_of(node) {
+        out.push(Line::from(vec![
+            label(theme, "distribution "),
+            Span::raw(format!(
+                "{} {} ({}, {}, installed in layer {}{})",
+                d.name,
+                d.version,
+                size(d.size_bytes),
+                files(d.files),
+                d.layer,
+                d.installer
+                    .as_deref()
+                    .map(|i| format!(" by {i}"))
+                    .unwrap_or_default()
+            )),
+        ]));
+    }
     out
 }
 
@@ -252,14 +266,83 @@ fn files(n: u64) -> String {
     }
 }
 
-/// The file's ELF facts, when the report has them.
-fn elf(_report: &Report, _node: NodeId) -> String {
-    "not analysed by this build".into()
-}
-
-/// The distribution that installed the file, when the report has them.
-fn distribution(_report: &Report, _node: NodeId) -> String {
-    "not analysed by this build".into()
+/// The file's ELF facts: what it is, its libc and version floors, and how each library it
+/// needs resolves inside the image.
+fn elf_lines(report: &Report, node: NodeId, theme: Theme) -> Vec<Line<'static>> {
+    use crate::analysis::linkage::{Resolution, machine_name};
+    let Some(elf) = report.facts.linkage.by_node(node) else {
+        return Vec::new();
+    };
+    let info = &elf.info;
+    let kind = match info.kind {
+        1 => "relocatable",
+        2 => "executable",
+        3 if info.interpreter.is_some() => "executable (PIE)",
+        3 => "shared object",
+        4 => "core dump",
+        _ => "ELF",
+    };
+    let mut out = vec![Line::from(vec![
+        label(theme, "ELF "),
+        Span::raw(format!(
+            "{}-bit {} {kind}, libc {}{}",
+            info.class,
+            machine_name(info.machine),
+            libc_name(elf.libc),
+            if info.stripped {
+                ", stripped".to_string()
+            } else {
+                format!(
+                    ", not stripped ({} strip would save)",
+                    size(info.debug_bytes)
+                )
+            }
+        )),
+    ])];
+    for (name, floor) in [
+        ("GLIBC", &elf.glibc),
+        ("GLIBCXX", &elf.glibcxx),
+        ("CXXABI", &elf.cxxabi),
+    ] {
+        if let Some(f) = floor {
+            let symbols = if f.symbols.is_empty() {
+                String::new()
+            } else {
+                format!(" (for {})", f.symbols.join(", "))
+            };
+            out.push(Line::from(format!("  needs {name}_{}{symbols}", f.version)));
+        }
+    }
+    if let Some(interp) = &info.interpreter {
+        let found = match elf.interpreter_found {
+            Some(false) => " (not in the image)",
+            _ => "",
+        };
+        out.push(Line::from(format!("  interpreter {interp}{found}")));
+    }
+    for (lib, how) in &elf.needed {
+        let (text, bad) = match how {
+            Resolution::Found(path) if path.starts_with(b"/") => {
+                (Lossless(path).to_string(), false)
+            }
+            Resolution::Found(path) => (absolute(path), false),
+            Resolution::Injected => ("provided by the GPU driver at run time".to_string(), false),
+            Resolution::Missing => ("not found".to_string(), true),
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!("  NEEDED {lib} -> ")),
+            Span::styled(text, if bad { theme.error() } else { Style::new() }),
+        ]));
+    }
+    for (what, paths) in [("RPATH", &info.rpath), ("RUNPATH", &info.runpath)] {
+        if !paths.is_empty() {
+            out.push(Line::styled(
+                format!("  {what} {}", paths.join(":")),
+                theme.dim(),
+            ));
+        }
+    }
+    out
 }
 
 pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::state::ViewState;
-use super::theme::{Theme, size};
+use super::theme::{Theme, libc_name, size};
 use crate::findings::Severity;
 use crate::report::Report;
 
@@ -71,12 +71,28 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
     );
 }
 
-/// The image's libc family and version, when the report has them.
-pub fn libc(_report: &Report) -> String {
-    "not analysed".into()
+/// The image's libc family and version.
+pub fn libc(report: &Report) -> String {
+    let libc = &report.facts.linkage.libc;
+    match (libc.family, &libc.version) {
+        (Some(family), Some(v)) => format!("{} {v}", libc_name(family)),
+        (Some(family), None) => libc_name(family).to_string(),
+        (None, _) => "unknown".to_string(),
+    }
 }
 
-/// The Python versions of the image's interpreters, when the report has them.
-pub fn python(_report: &Report) -> String {
-    "not analysed".into()
+/// The versions of the image's Python interpreters.
+pub fn python(report: &Report) -> String {
+    let mut versions: Vec<String> = Vec::new();
+    for i in &report.facts.python.interpreters {
+        let v = format!("{}{}", i.version, if i.free_threaded { "t" } else { "" });
+        if !versions.contains(&v) {
+            versions.push(v);
+        }
+    }
+    if versions.is_empty() {
+        "none".to_string()
+    } else {
+        versions.join(", ")
+    }
 }

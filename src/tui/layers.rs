@@ -55,6 +55,7 @@ pub fn glyph(c: Category) -> char {
         Category::StaticLibs => 's',
         Category::Tests => 't',
         Category::Docs => 'd',
+        Category::DebugInfo => 'g',
     }
 }
 

@@ -323,13 +323,23 @@ impl ViewState {
                 .tree
                 .lookup(p.trim_start_matches('/').as_bytes())
         });
+        match node {
+            Some(node) => self.show(report, None, node),
+            None => {
+                self.set_focus(Pane::Files);
+                self.note = Some("this finding names no file in the tree".into());
+            }
+        }
+    }
+
+    /// Shows a node in Files, in `layer` if given: expands its ancestors, and clears the
+    /// filters when they hide it.
+    fn show(&mut self, report: &Report, layer: Option<usize>, node: NodeId) {
+        if let Some(layer) = layer {
+            self.select_layer(report, layer);
+        }
         self.set_focus(Pane::Files);
-        let Some(node) = node else {
-            self.note = Some("this finding names no file in the tree".into());
-            return;
-        };
         if !self.tree.reveal(report, self.layer_u32(), node) {
-            // The filters hide it: show it the way it is certain to be listed.
             self.tree.set_pattern(report, String::new());
             self.tree.min_size = 0;
             self.tree.hide_unchanged = false;
@@ -337,7 +347,7 @@ impl ViewState {
                 self.tree.mode = Mode::Image;
                 self.tree.reveal(report, self.layer_u32(), node);
             }
-            self.note = Some("filters cleared to show the finding's file".into());
+            self.note = Some("filters cleared to show the file".into());
         }
         self.details_scroll = 0;
     }
@@ -468,7 +478,6 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
         state.follow_cursors(report);
         return;
     }
-    let layer = state.layer_u32();
     match action {
         Action::Quit => state.quit = true,
         Action::FocusNext => state.set_focus(state.focus.next()),
@@ -501,10 +510,8 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
             Pane::Files => state.toggle_fold(report),
             Pane::Findings => state.jump_to_finding(report),
             Pane::Packages => {
-                if let Some(node) = packages::location(report, state.packages.cursor) {
-                    state.set_focus(Pane::Files);
-                    state.tree.mode = Mode::Image;
-                    state.tree.reveal(report, layer, node);
+                if let Some((layer, node)) = packages::location(report, state.packages.cursor) {
+                    state.show(report, Some(layer), node);
                 }
             }
             Pane::Details => {}

@@ -98,6 +98,7 @@ fn category_color(c: Category) -> Color {
         Category::StaticLibs => Color::LightRed,
         Category::Tests => Color::LightYellow,
         Category::Docs => Color::LightBlue,
+        Category::DebugInfo => Color::Green,
     }
 }
 
@@ -108,6 +109,18 @@ pub fn state_letter(state: Option<State>) -> char {
         Some(State::Modified) => 'M',
         Some(State::Removed) => 'D',
         None => ' ',
+    }
+}
+
+/// A libc family as users say it.
+pub fn libc_name(family: crate::analysis::linkage::LibcFamily) -> &'static str {
+    use crate::analysis::linkage::LibcFamily;
+    match family {
+        LibcFamily::Glibc => "glibc",
+        LibcFamily::Musl => "musl",
+        LibcFamily::Mixed => "mixed",
+        LibcFamily::Static => "static",
+        LibcFamily::None => "none",
     }
 }
 

@@ -2,6 +2,8 @@
 //! and look at the result as the JSON report users get.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod elf;
+
 use std::path::{Path, PathBuf};
 
 use pydive::cli::ReadConfig;
