@@ -598,6 +598,19 @@ fn snapshot_whole_screen() {
 }
 
 #[test]
+fn snapshot_loading_screen() {
+    let area = Rect::new(0, 0, 80, 24);
+    let mut buf = Buffer::empty(area);
+    tui::draw_loading(
+        "oci-archive:python.tar",
+        (3, 12, 734_000_000),
+        area,
+        &mut buf,
+    );
+    snapshot!("loading_80x24", text(&buf));
+}
+
+#[test]
 fn snapshot_too_small_screen() {
     snapshot!("screen_too_small", screen(&state(50, 10)));
 }

@@ -27,6 +27,15 @@ impl Tmux {
     /// Starts pydive on the demo image (written as a `docker save` tarball) in a new tmux
     /// server of its own; None when tmux is not installed.
     fn start(name: &str) -> Option<Tmux> {
+        Tmux::start_on(name, |path| {
+            pydive::demo::image()
+                .write_docker_archive(path, Layout::DockerClassic)
+                .unwrap();
+        })
+    }
+
+    /// Starts pydive on whatever `write` puts at the image path.
+    fn start_on(name: &str, write: impl Fn(&std::path::Path)) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -36,10 +45,8 @@ impl Tmux {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let image = dir.path().join("demo.tar");
-        pydive::demo::image()
-            .write_docker_archive(&image, Layout::DockerClassic)
-            .unwrap();
+        let image = dir.path().join("image.tar");
+        write(&image);
         let script = dir.path().join("run.sh");
         std::fs::write(&script, SCRIPT).unwrap();
         let t = Tmux {
@@ -233,5 +240,17 @@ fn sigterm_restores_the_terminal() {
         .success();
     assert!(ok);
     let after = t.wait_for("the exit", |s| exited(s, 128 + 15));
+    assert_restored(&t, &after);
+}
+
+#[test]
+fn an_unreadable_image_is_an_error_on_the_normal_screen() {
+    let Some(t) = Tmux::start_on("error", |path| {
+        std::fs::write(path, b"this is not a tarball").unwrap();
+    }) else {
+        return;
+    };
+    let after = t.wait_for("the exit", |s| exited(s, 2));
+    assert!(after.contains("pydive: error:"), "{after}");
     assert_restored(&t, &after);
 }
