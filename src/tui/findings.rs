@@ -63,6 +63,8 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
         rows.height as usize,
         report.findings.len(),
     );
+    // Rule ids in full when the pane is wide enough to keep room for the message.
+    let rule_w: u16 = if rows.width >= 100 { 22 } else { 14 };
     for (i, f) in report
         .findings
         .iter()
@@ -86,15 +88,16 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
             letter(f.severity),
             theme.severity(f.severity).patch(row_style),
         );
-        put(buf, rows.x + 3, y, 14, f.rule, row_style);
+        put(buf, rows.x + 3, y, rule_w, f.rule, row_style);
         let layer = f.layer.map(|l| format!("L{l}")).unwrap_or_default();
-        put_right(buf, rows.x + 21, y, &layer, row_style);
-        put_right(buf, rows.x + 31, y, &size(f.bytes), row_style);
+        let x = rows.x + 3 + rule_w;
+        put_right(buf, x + 4, y, &layer, row_style);
+        put_right(buf, x + 14, y, &size(f.bytes), row_style);
         put(
             buf,
-            rows.x + 33,
+            x + 16,
             y,
-            rows.width.saturating_sub(33),
+            rows.width.saturating_sub(x + 16 - rows.x),
             &f.message,
             row_style,
         );
@@ -143,11 +146,12 @@ fn detail_lines(f: &Finding, width: usize) -> Vec<(String, bool)> {
         }
     };
     add(format!("{} [{}] {}", f.severity, f.rule, f.message), false);
+    // The fix first: on a small screen it is what must fit.
+    add(format!("fix: {}", f.fix), false);
     if let Some(step) = &f.created_by {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
         add(format!("{layer}{}", short_step(step)), true);
     }
-    add(format!("fix: {}", f.fix), false);
     for p in f.paths.iter().take(3) {
         add(p.clone(), true);
     }
