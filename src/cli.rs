@@ -67,7 +67,8 @@ struct ReadArgs {
     /// Which image of a multi-platform index: os/arch[/variant] (default: this machine's).
     #[arg(long, global = true)]
     platform: Option<String>,
-    /// Do not check layer digests (faster on local uncompressed tarballs).
+    /// Do not check layer digests. On local uncompressed tarballs file contents are then
+    /// skipped, which is much faster, but duplicate content is not looked for.
     #[arg(long, global = true)]
     no_verify: bool,
 }

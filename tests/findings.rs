@@ -337,7 +337,7 @@ fn wasted_bytes_are_told_apart_by_what_the_later_step_did() {
         replaced["message"]
             .as_str()
             .unwrap()
-            .contains("replaces 2 MB"),
+            .contains("replaces 2.0 MB"),
         "{replaced:#}"
     );
     assert!(replaced["fix"].as_str().unwrap().contains("final version"));

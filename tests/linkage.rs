@@ -925,3 +925,39 @@ fn debug_info_static_libraries_and_test_suites_are_findings() {
         report["findings"]
     );
 }
+
+#[test]
+fn a_musl_program_with_its_own_loader_in_a_glibc_image_is_fine() {
+    // Debian's musl package: the musl loader beside glibc, and a program built with musl-gcc.
+    // It runs as a process of its own, so it loads; a musl *library* would not.
+    let mut base = glibc_base();
+    base.entries.extend([
+        Entry::dir("usr/lib/x86_64-linux-musl"),
+        Entry::exec(
+            "usr/lib/x86_64-linux-musl/libc.so",
+            host_file("/lib/ld-musl-x86_64.so.1"),
+        ),
+        Entry::symlink("usr/lib/ld-musl-x86_64.so.1", "x86_64-linux-musl/libc.so"),
+    ]);
+    let image = Image::new(vec![
+        base,
+        Layer::new(
+            "COPY tool /usr/local/bin/",
+            vec![Entry::exec(
+                "usr/local/bin/musl-tool",
+                compile(MUSL, MAIN, &[]),
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+    let tool = elf(&report, "/usr/local/bin/musl-tool");
+    assert_eq!(tool["libc"], "musl");
+    assert_eq!(tool["resolved"]["libc.so"], "/lib/ld-musl-x86_64.so.1");
+    assert_eq!(report["libc"]["family"], "glibc");
+}

@@ -425,12 +425,12 @@ fn floor(info: &ElfInfo, prefix: &str) -> Option<Floor> {
 
 pub fn compute(image: &Image) -> Linkage {
     let libc = image_libc(image);
-    let musl_loader = libc.family == Some(LibcFamily::Musl)
-        || resolve(
-            image,
-            format!("lib/ld-musl-{}.so.1", musl_arch(&image.architecture)).as_bytes(),
-        )
-        .is_some();
+    // musl's loader, wherever the image has one (a glibc image may have musl installed too).
+    let musl_loader_path =
+        format!("lib/ld-musl-{}.so.1", musl_arch(&image.architecture)).into_bytes();
+    let musl_loader = resolve(image, &musl_loader_path)
+        .is_some()
+        .then_some(musl_loader_path);
     let system = system_dirs(image, &libc);
     let env_dirs: Vec<String> = image
         .env_var("LD_LIBRARY_PATH")
@@ -493,13 +493,13 @@ pub fn compute(image: &Image) -> Linkage {
         search.extend(info.runpath.iter().flat_map(|p| expand(p)));
         search.extend(system.iter().cloned());
 
-        let family = family_of(info, musl_loader);
+        let family = family_of(info, musl_loader.is_some());
         let needed = info
             .needed
             .iter()
             .map(|name| {
                 let resolution = if family == LibcFamily::Musl && musl_builtin(name) {
-                    libc.path.clone().map(Resolution::Found)
+                    musl_loader.clone().map(Resolution::Found)
                 } else if name.contains('/') {
                     let p = if name.starts_with('/') {
                         name.clone()

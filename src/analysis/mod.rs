@@ -48,6 +48,8 @@ pub struct CategoryFacts {
     pub added_by_layer: Vec<BTreeMap<Category, Totals>>,
     /// The visible files of each category, largest first.
     pub members: BTreeMap<Category, Vec<Member>>,
+    /// Files only a build needs (compilers, headers, static libraries), each counted once.
+    pub build_only: Totals,
     /// Indexed by node: the categories of every path that some layer put a non-directory at,
     /// whether or not it is visible at the end (the explorer tags rows with it).
     pub by_node: Vec<CategorySet>,
@@ -156,6 +158,12 @@ fn categorize(
         }
         let layer = node.changes.last().map_or(0, |c| c.layer as usize);
         let bytes = carriers.size(image, id);
+        if [Category::Compilers, Category::Headers, Category::StaticLibs]
+            .iter()
+            .any(|c| set.contains(*c))
+        {
+            facts.build_only.add(bytes);
+        }
         for c in set.iter() {
             facts.visible.entry(c).or_default().add(bytes);
             facts.members.entry(c).or_default().push(Member {

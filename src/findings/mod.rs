@@ -302,13 +302,29 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// Sizes in findings' messages: decimal units, as `docker images` shows them.
 pub fn size(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::DECIMAL)
+    let options = humansize::FormatSizeOptions::from(humansize::DECIMAL)
+        .decimal_places(1)
+        .decimal_zeroes(1);
+    humansize::format_size(bytes, options)
+}
+
+/// 12345 -> "12,345"
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn files(n: usize) -> String {
     if n == 1 {
         "1 file".into()
     } else {
-        format!("{n} files")
+        format!("{} files", group(n as u64))
     }
 }

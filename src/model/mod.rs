@@ -32,6 +32,12 @@ impl Layer {
         short_step(&self.created_by)
     }
 
+    /// Bytes of the regular files this layer's entries hold (what `docker history` and dive
+    /// call a layer's size; the tar adds headers and padding).
+    pub fn files_bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.size).sum()
+    }
+
     /// Entries that are neither directories nor whiteout markers.
     pub fn files(&self) -> usize {
         self.entries

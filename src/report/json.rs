@@ -26,6 +26,8 @@ pub struct JsonReport {
     pub pydive_version: &'static str,
     pub image: JsonImage,
     pub categories: BTreeMap<&'static str, Totals>,
+    /// Compilers, headers and static libraries, each file counted once.
+    pub build_only: Totals,
     pub waste: JsonWaste,
     pub libc: JsonLibc,
     pub elf: Vec<JsonElf>,
@@ -128,6 +130,8 @@ pub struct JsonLayer {
     pub created_by: String,
     pub size_bytes: u64,
     pub blob_size_bytes: u64,
+    /// Bytes of the regular files in the layer (what dive and `docker history` show).
+    pub files_bytes: u64,
     pub files: usize,
     /// What this layer's entries added to each category (including bytes a later layer deletes).
     pub categories: BTreeMap<&'static str, Totals>,
@@ -223,6 +227,7 @@ impl JsonReport {
                         created_by: l.created_by.clone(),
                         size_bytes: l.size_bytes,
                         blob_size_bytes: l.blob_size,
+                        files_bytes: l.files_bytes(),
                         files: l.files(),
                         categories: category_map(
                             facts.categories.added_by_layer.get(l.index),
@@ -232,6 +237,7 @@ impl JsonReport {
                     .collect(),
             },
             categories: category_map(Some(&facts.categories.visible), true),
+            build_only: facts.categories.build_only,
             waste: JsonWaste {
                 deleted_bytes: facts.waste.deleted_bytes,
                 overwritten_bytes: facts.waste.overwritten_bytes,
