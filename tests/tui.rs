@@ -306,6 +306,43 @@ fn enter_on_a_finding_goes_to_its_layer_and_file() {
 }
 
 #[test]
+fn packages_list_distributions_by_size_and_enter_shows_the_largest_file() {
+    let mut s = state(160, 48);
+    let order: Vec<&str> = tui::packages::order(demo())
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(order, ["numpy", "speedups"]);
+    run(&mut s, &[Action::Focus(Pane::Packages), Action::Activate]);
+    assert_eq!((s.focus, s.layer), (Pane::Files, 2));
+    assert!(selected_path(&s).ends_with("numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so"));
+    run(
+        &mut s,
+        &[
+            Action::Focus(Pane::Packages),
+            Action::Down,
+            Action::Activate,
+        ],
+    );
+    assert!(selected_path(&s).ends_with("_speedups.cpython-311-x86_64-linux-musl.so"));
+    // Its musl build shows in Details.
+    let details: Vec<String> = tui::details::lines(demo(), &s)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        details.iter().any(|l| l.contains("libc musl")),
+        "{details:#?}"
+    );
+    assert!(
+        details
+            .iter()
+            .any(|l| l.starts_with("distribution speedups 1.0")),
+        "{details:#?}"
+    );
+}
+
+#[test]
 fn tab_cycles_panes_and_details_follow_the_last_of_layers_and_files() {
     let mut s = state(160, 48);
     let mut seen = Vec::new();
