@@ -36,6 +36,11 @@ impl Tmux {
 
     /// Starts pydive on whatever `write` puts at the image path.
     fn start_on(name: &str, write: impl Fn(&std::path::Path)) -> Option<Tmux> {
+        Tmux::start_with(name, write, "")
+    }
+
+    /// The same, with environment assignments (`NAME=value ...`) for pydive.
+    fn start_with(name: &str, write: impl Fn(&std::path::Path), env: &str) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -54,7 +59,7 @@ impl Tmux {
             dir,
         };
         let command = format!(
-            "sh {} {} {} {}",
+            "env {env} sh {} {} {} {}",
             script.display(),
             env!("CARGO_BIN_EXE_pydive"),
             image.display(),
@@ -252,5 +257,28 @@ fn an_unreadable_image_is_an_error_on_the_normal_screen() {
     };
     let after = t.wait_for("the exit", |s| exited(s, 2));
     assert!(after.contains("pydive: error:"), "{after}");
+    assert_restored(&t, &after);
+}
+
+/// Test builds of pydive panic after the first frame when asked to (the variable does nothing
+/// in release builds): the hook puts the terminal back before the message is printed.
+#[test]
+fn a_panic_restores_the_terminal_before_its_message() {
+    let Some(t) = Tmux::start_with(
+        "panic",
+        |path| {
+            pydive::demo::image()
+                .write_docker_archive(path, Layout::DockerClassic)
+                .unwrap();
+        },
+        "PYDIVE_TEST_PANIC_AFTER_FIRST_FRAME=1",
+    ) else {
+        return;
+    };
+    let after = t.wait_for("the exit", |s| exited(s, 101));
+    assert!(
+        after.contains("a test panic after the first frame"),
+        "{after}"
+    );
     assert_restored(&t, &after);
 }

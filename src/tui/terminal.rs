@@ -7,7 +7,8 @@
 use std::io::{self, Stdout};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -48,7 +49,7 @@ impl Session {
         let mut signals = Vec::new();
         for sig in [SIGTERM, SIGHUP, SIGINT] {
             // The second signal ends the process the default way, should the loop be stuck.
-            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = Arc::new(AtomicBool::new(false));
             signals.push(signal_hook::flag::register_conditional_default(
                 sig,
                 flag.clone(),
@@ -61,11 +62,19 @@ impl Session {
             )?);
         }
         let session = Session { signals };
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            restore();
-            previous(info);
-        }));
+        // Once per process: a hook that restores the terminal while a session is active, then
+        // lets the previous hook print the message on the normal screen.
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if ACTIVE.load(Ordering::SeqCst) {
+                    restore();
+                }
+                previous(info);
+            }));
+        });
+        ACTIVE.store(true, Ordering::SeqCst);
         enable_raw_mode().context("cannot put the terminal in raw mode")?;
         execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
             .context("cannot switch to the alternate screen")?;
@@ -75,14 +84,16 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        ACTIVE.store(false, Ordering::SeqCst);
         restore();
         for id in self.signals.drain(..) {
             signal_hook::low_level::unregister(id);
         }
-        // Leave later panics to the default hook's plain output.
-        let _ = std::panic::take_hook();
     }
 }
+
+/// Whether the terminal is in the explorer's hands (for the panic hook).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Reads the image with `load` on a thread while showing progress, then runs the explorer
 /// until the user quits. Returns the exit code: success, or 128 + the signal that stopped it.
@@ -148,6 +159,11 @@ fn explore(
 ) -> Result<ExitCode> {
     loop {
         terminal.draw(|f| super::draw(report, state, f.area(), f.buffer_mut()))?;
+        // Test builds only: a way for the terminal test to check that a panic restores it.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("PYDIVE_TEST_PANIC_AFTER_FIRST_FRAME").is_some() {
+            panic!("a test panic after the first frame");
+        }
         // Wait for an event (checking for signals now and then), then take every event
         // already queued before drawing again, so a held key never queues frames.
         loop {
