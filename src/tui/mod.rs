@@ -73,16 +73,14 @@ pub fn draw(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
         details::render(report, state, r, buf);
     }
     status::render(state, a.status, buf);
-    if !a.wide && state.filter_input.is_none() && state.note.is_none() {
-        let note = " one pane at a time: Tab ";
-        if a.status.width > 100 {
-            put_right(
-                buf,
-                a.status.right(),
-                a.status.y,
-                note,
-                Theme { color: state.color }.dim(),
-            );
+    if !a.wide {
+        // The panes that do not fit are hidden; say so on the frame of the one shown.
+        if let Some(main) = a.tree.or(a.side).or(a.details) {
+            if main.width > 60 {
+                let note = " more panes: Tab ";
+                let dim = Theme { color: state.color }.dim();
+                put_right(buf, main.right() - 2, main.y, note, dim);
+            }
         }
     }
     if state.help {
