@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 
 use crate::cli::{Command, ReadConfig};
 use crate::report::{self, Format, Report};
-use crate::source::{self, Input, Platform, ReadOptions, Transport};
+use crate::source::cache::{self, CacheConfig};
+use crate::source::{self, Input, ReadOptions, Transport};
 
 /// The demo image: built by `cargo run --example build_demo` from the fixture builder.
 pub const DEMO_IMAGE: &[u8] = include_bytes!("../assets/demo.tar");
@@ -29,13 +30,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 input: Input::Embedded(DEMO_IMAGE),
                 reference: None,
             };
-            let read = ReadConfig {
-                verify: true,
-                platform: Platform::host(),
-            };
-            let report = load(&source, &read)?;
+            let report = load(&source, &ReadConfig::default())?;
             emit(&report, format, None)?;
         }
+        Command::Cache { clear, config } => cache(clear, config.as_ref())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -47,9 +45,38 @@ pub fn load(source: &Transport, read: &ReadConfig) -> Result<Report> {
         verify: read.verify,
         platform: read.platform.clone(),
         keep_content: &keep_nothing,
+        fetch: &read.fetch,
     };
     let image = source::read_image(source, &opts)?;
     Ok(Report::new(image))
+}
+
+/// `pydive cache [info|clear]`.
+fn cache(clear: bool, config: Option<&CacheConfig>) -> Result<()> {
+    let Some(config) = config else {
+        anyhow::bail!("no cache directory: set PYDIVE_CACHE_DIR or HOME");
+    };
+    let size = |bytes| humansize::format_size(bytes, humansize::BINARY);
+    let mut out = io::stdout().lock();
+    if clear {
+        let (blobs, bytes) = cache::clear(config)?;
+        writeln!(
+            out,
+            "removed {blobs} blobs ({}) from {}",
+            size(bytes),
+            config.dir.display()
+        )?;
+    } else {
+        let (blobs, bytes) = cache::usage(config)?;
+        writeln!(
+            out,
+            "{}: {blobs} blobs, {} (limit {}, PYDIVE_CACHE_MAX)",
+            config.dir.display(),
+            size(bytes),
+            size(config.max_bytes)
+        )?;
+    }
+    Ok(())
 }
 
 fn emit(report: &Report, format: Format, output: Option<&std::path::Path>) -> Result<()> {

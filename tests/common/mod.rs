@@ -2,6 +2,8 @@
 //! and look at the result as the JSON report users get.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod services;
+
 use std::path::{Path, PathBuf};
 
 use pydive::cli::ReadConfig;
@@ -28,6 +30,7 @@ pub fn read_config() -> ReadConfig {
     ReadConfig {
         verify: true,
         platform: Platform::host(),
+        ..ReadConfig::default()
     }
 }
 
