@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -125,9 +126,22 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
     // Export by id: a digest reference cannot be saved by name on every daemon, and the id
     // is what was just inspected.
     let slow = docker.clone().with_timeout(Duration::from_secs(SLOW));
-    let export = slow
-        .export_image(&id)
-        .map_err(|e| io::Error::other(explain(&e, &address, name).to_string()));
+    // The daemon's own complaint, kept aside: the tar reader would only see an I/O error.
+    let failure: Arc<Mutex<Option<String>>> = Arc::default();
+    let export = slow.export_image(&id).map_err({
+        let failure = Arc::clone(&failure);
+        let address = address.clone();
+        move |e| {
+            let message = match &e {
+                DockerError::DockerResponseServerError { message, .. } => one_line(message),
+                other => cause(other),
+            };
+            let _ = failure
+                .lock()
+                .map(|mut f| f.get_or_insert_with(|| message.clone()).clone());
+            io::Error::other(format!("the daemon at {address}: {message}"))
+        }
+    });
     let bar = progress.bytes(
         format!("exporting {name}"),
         image.size.and_then(|s| u64::try_from(s).ok()),
@@ -139,7 +153,13 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
     let origin = format!("the image {name} exported by the daemon at {address}");
     let result = stream::read_stream(reader, &origin, None, opts);
     runtime.shutdown_background();
-    result
+    let failure = failure.lock().ok().and_then(|mut f| f.take());
+    match (result, failure) {
+        (Err(_), Some(message)) => {
+            bail!("{name}: export from the daemon at {address} failed: {message}")
+        }
+        (result, _) => result,
+    }
 }
 
 /// Connects to the first daemon that answers, and negotiates the API version with it.
