@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use common::services::{Registry, need, unique};
+use common::services::{Registry, TokenGate, base64, need, unique};
 use common::{archive, json, json_of, load_with, pydive, read_config};
 use pydive::cli::ReadConfig;
 use pydive::fixture::{self, Entry, Image, Layer, Layout};
@@ -331,20 +331,7 @@ fn report(
 }
 
 fn basic(user: &str, password: &str) -> String {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("base64")
-        .arg("-w0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{user}:{password}").as_bytes())
-        .unwrap();
-    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    base64(&format!("{user}:{password}"))
 }
 
 #[test]
@@ -580,4 +567,75 @@ fn no_cache_leaves_nothing_and_the_cache_command_shows_and_clears() {
     assert!(cleared.status.success());
     assert!(String::from_utf8_lossy(&cleared.stdout).contains("removed 2 blobs"));
     assert!(cached_blobs(&cache).is_empty());
+}
+
+#[test]
+fn bearer_tokens_anonymous_and_for_a_login() {
+    let Some(registry) = need("docker-registry", Registry::start()) else {
+        return;
+    };
+    let w = archive(&image(Layer::gzip), Layout::DockerClassic);
+    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let repo = format!("{}:1", unique("token"));
+    registry.push(&format!("docker-archive:{}", w.path.display()), &repo, &[]);
+    let home = tempfile::tempdir().unwrap();
+
+    // Anonymous tokens, as Docker Hub hands out for public images.
+    let open = TokenGate::start(registry.port, None);
+    let reference = format!("docker://{}/{repo}", open.address());
+    let out = report(&reference, home.path(), &[], &[], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(tree_only(v), expected);
+    assert!(
+        !open.issued.lock().unwrap().is_empty(),
+        "no token was asked for"
+    );
+
+    // Tokens only for a login: anonymous is told to log in; config.json's login gets a token.
+    const PASSWORD: &str = "t0ken-Pa55";
+    let closed = TokenGate::start(registry.port, Some(("bob", PASSWORD)));
+    let reference = format!("docker://{}/{repo}", closed.address());
+    let out = report(&reference, home.path(), &[], &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("docker login {}", closed.address())),
+        "{err}"
+    );
+
+    let config = home.path().join("docker");
+    fs::create_dir_all(&config).unwrap();
+    fs::write(
+        config.join("config.json"),
+        serde_json::json!({"auths": {closed.address(): {"auth": basic("bob", PASSWORD)}}})
+            .to_string(),
+    )
+    .unwrap();
+    let out = report(
+        &reference,
+        home.path(),
+        &[("DOCKER_CONFIG", &config)],
+        &[],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains(PASSWORD));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(tree_only(v), expected);
+    assert!(
+        closed
+            .issued
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|(_, login)| *login)
+    );
+    assert!(!closed.issued.lock().unwrap().is_empty());
 }

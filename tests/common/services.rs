@@ -371,3 +371,165 @@ impl Drop for Registry {
         stop(&mut self.child);
     }
 }
+
+/// A bearer-token front for a registry, the way Docker Hub and most public registries work:
+/// `/v2/` answers 401 with a `Bearer realm=...` challenge, `/token` hands out a token (to
+/// anyone, or only for the right login), and requests with a valid token are passed on to the
+/// registry behind it. Plain std threads on a loopback port; stops when dropped.
+pub struct TokenGate {
+    pub port: u16,
+    /// Tokens handed out, with whether the token request carried the right login.
+    pub issued: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TokenGate {
+    /// `login`: the basic credentials the token endpoint requires (`None`: anonymous tokens).
+    pub fn start(backend: u16, login: Option<(&str, &str)>) -> TokenGate {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let issued: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let expected = login.map(|(u, p)| format!("Basic {}", base64(&format!("{u}:{p}"))));
+        {
+            let issued = Arc::clone(&issued);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut served = 0;
+                while !stop.load(Ordering::Relaxed) && served < 10_000 {
+                    match listener.accept() {
+                        Ok((conn, _)) => {
+                            served += 1;
+                            let issued = Arc::clone(&issued);
+                            let expected = expected.clone();
+                            std::thread::spawn(move || {
+                                let _ = gate_one(conn, port, backend, expected, &issued);
+                            });
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            });
+        }
+        TokenGate { port, issued, stop }
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for TokenGate {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+pub fn base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | ((*b as u32) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Serves one connection: one request, then closes.
+fn gate_one(
+    mut conn: TcpStream,
+    port: u16,
+    backend: u16,
+    expected_login: Option<String>,
+    issued: &std::sync::Mutex<Vec<(String, bool)>>,
+) -> std::io::Result<()> {
+    conn.set_nonblocking(false)?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        if conn.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.split("\r\n");
+    let request = lines.next().unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let path = request.split(' ').nth(1).unwrap_or("/").to_string();
+
+    if path.starts_with("/token") {
+        let login_ok = header("authorization") == expected_login || expected_login.is_none();
+        if expected_login.is_some() && header("authorization") != expected_login {
+            let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad login"}]}"#;
+            return write!(
+                conn,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        let mut issued = issued.lock().unwrap();
+        let token = format!("token-{}", issued.len());
+        issued.push((token.clone(), login_ok));
+        let body = format!(r#"{{"token":"{token}","expires_in":300}}"#);
+        return write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    let valid = header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer ").map(String::from))
+        .is_some_and(|t| issued.lock().unwrap().iter().any(|(i, _)| *i == t));
+    if !valid {
+        let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+        return write!(
+            conn,
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"pydive-test\"\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    // Pass the request on, and the answer back with the connection marked for closing.
+    let mut up = TcpStream::connect(("127.0.0.1", backend))?;
+    let method = request.split(' ').next().unwrap_or("GET");
+    write!(
+        up,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{backend}\r\n"
+    )?;
+    if let Some(accept) = header("accept") {
+        write!(up, "Accept: {accept}\r\n")?;
+    }
+    write!(up, "Connection: close\r\n\r\n")?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    let split = answer
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(answer.len());
+    conn.write_all(&answer[..split])?;
+    conn.write_all(b"\r\nConnection: close")?;
+    conn.write_all(&answer[split..])
+}
