@@ -6,7 +6,6 @@
 mod common;
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use common::services::{Registry, TokenGate, base64, need, unique};
