@@ -249,6 +249,9 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
     ))
 }
 
+/// Stored bytes from which reading a local image shows a progress bar.
+const LARGE_IMAGE: u64 = 256 << 20;
+
 /// Walks (and verifies) the layers of a seekable store, one layer per core at a time, largest
 /// first, so that one big layer does not end up last.
 fn scan_store(
@@ -275,6 +278,10 @@ fn scan_store(
         order.push((size, i));
     }
     order.sort_by_key(|&(size, i)| (std::cmp::Reverse(size), i));
+    // A bar only for an image big enough to take a while.
+    let total: u64 = order.iter().map(|&(size, _)| size).sum();
+    let progress = progress::Progress::new(opts.fetch.progress && total >= LARGE_IMAGE);
+    let bar = progress.bytes("reading layers", Some(total));
 
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -286,6 +293,7 @@ fn scan_store(
                     while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let layer = &resolved.layers[i];
                         done.push((i, scan_layer(layer).with_context(|| layer.describe())));
+                        bar.inc(order.iter().find(|o| o.1 == i).map_or(0, |o| o.0));
                     }
                     done
                 })
@@ -299,6 +307,7 @@ fn scan_store(
             })
             .collect()
     });
+    bar.finish_and_clear();
     // In layer order, so that the error reported is the lowest layer's.
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, scan)| scan).collect()

@@ -27,14 +27,14 @@ impl Progress {
         let bar = match total {
             Some(total) => ProgressBar::new(total).with_style(
                 ProgressStyle::with_template(
-                    "{msg:<24!} [{bar:30}] {binary_bytes:>10}/{binary_total_bytes:<10} {binary_bytes_per_sec:>12}",
+                    "{msg:<30!} [{bar:30}] {binary_bytes:>10}/{binary_total_bytes:<10} {binary_bytes_per_sec:>12}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             ),
             None => ProgressBar::no_length().with_style(
                 ProgressStyle::with_template(
-                    "{spinner} {msg:<24!} {binary_bytes:>10} {binary_bytes_per_sec:>12}",
+                    "{spinner} {msg:<30!} {binary_bytes:>10} {binary_bytes_per_sec:>12}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
@@ -50,7 +50,7 @@ impl Progress {
             return ProgressBar::hidden();
         };
         let bar = ProgressBar::new(total).with_style(
-            ProgressStyle::with_template("{msg:<24!} [{bar:30}] {pos}/{len}")
+            ProgressStyle::with_template("{msg:<30!} [{bar:30}] {pos}/{len}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );

@@ -393,6 +393,7 @@ impl Fetch<'_> {
         let mut order: Vec<usize> = (0..layers.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(self.sizes.get(&layers[i].digest).copied()));
         let overall = self.progress.count("layers", layers.len() as u64);
+        overall.tick();
         let next = AtomicUsize::new(0);
         let workers = DOWNLOADS.min(layers.len()).max(1);
         let mut results: Vec<(usize, Result<LayerScan>)> = std::thread::scope(|scope| {
