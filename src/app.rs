@@ -2,12 +2,13 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
 use crate::cli::{Command, ReadConfig};
-use crate::report::{self, Format, Report};
+use crate::report::{self, Report};
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{self, Input, ReadOptions, Transport};
 
@@ -23,7 +24,22 @@ pub fn run(command: Command) -> Result<ExitCode> {
             read,
         } => {
             let report = load(&source, &read)?;
-            emit(&report, format, output.as_deref())?;
+            emit(output.as_deref(), |out| report::write(&report, format, out))?;
+        }
+        Command::Audit {
+            source,
+            format,
+            fail_on,
+            output,
+            read,
+        } => {
+            let report = load(&source, &read)?;
+            emit(output.as_deref(), |out| {
+                report::write_audit(&report, format, out)
+            })?;
+            if report.findings.iter().any(|f| fail_on.fails(f.severity)) {
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Demo { format } => {
             let source = Transport::DockerArchive {
@@ -31,7 +47,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 reference: None,
             };
             let report = load(&source, &ReadConfig::default())?;
-            emit(&report, format, None)?;
+            emit(None, |out| report::write(&report, format, out))?;
         }
         Command::Cache { clear, config } => cache(clear, config.as_ref())?,
     }
@@ -40,11 +56,11 @@ pub fn run(command: Command) -> Result<ExitCode> {
 
 /// Reads and analyses an image.
 pub fn load(source: &Transport, read: &ReadConfig) -> Result<Report> {
-    let keep_nothing = |_: &[u8], _: u64| false;
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
-        keep_content: &keep_nothing,
+        keep_content: &crate::analysis::wants_content,
+        inspect_elf: true,
         fetch: &read.fetch,
     };
     let image = source::read_image(source, &opts)?;
@@ -79,19 +95,20 @@ fn cache(clear: bool, config: Option<&CacheConfig>) -> Result<()> {
     Ok(())
 }
 
-fn emit(report: &Report, format: Format, output: Option<&std::path::Path>) -> Result<()> {
+/// Writes to a file, or to standard output.
+fn emit(output: Option<&Path>, write: impl Fn(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     match output {
         Some(path) => {
             let file =
                 File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            report::write(report, format, &mut out)?;
+            write(&mut out)?;
             out.flush()?;
         }
         None => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            report::write(report, format, &mut out)?;
+            write(&mut out)?;
             out.flush()?;
         }
     }

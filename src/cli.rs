@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::findings::Severity;
 use crate::report::Format;
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{Credentials, FetchOptions, Password, Platform, PullPolicy, Transport};
@@ -35,6 +36,20 @@ enum Sub {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Every compatibility and bloat finding with its fix; exit code 1 at or above --fail-on.
+    Audit {
+        image: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// The lowest severity that fails the audit.
+        #[arg(long, value_enum, default_value = "error")]
+        fail_on: FailOn,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -73,7 +88,9 @@ struct ReadArgs {
     /// Which image of a multi-platform index: os/arch[/variant] (default: this machine's).
     #[arg(long, global = true)]
     platform: Option<String>,
-    /// Do not check layer digests (faster on local uncompressed tarballs; downloads are always checked).
+    /// Do not check layer digests. On local uncompressed tarballs file contents are then
+    /// skipped, which is much faster, but duplicate content is not looked for. Registry
+    /// downloads are always checked.
     #[arg(long, global = true)]
     no_verify: bool,
     /// The Docker or Podman daemon: unix:///PATH, tcp://HOST:PORT, https://HOST:PORT
@@ -98,6 +115,25 @@ struct ReadArgs {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+}
+
+/// The lowest severity that makes `pydive audit` exit with 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+impl FailOn {
+    /// Whether a finding of this severity fails the audit.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Error => severity >= Severity::Error,
+            FailOn::Warning => severity >= Severity::Warning,
+            FailOn::Never => false,
+        }
+    }
 }
 
 /// How to read an image, validated.
@@ -127,6 +163,13 @@ pub enum Command {
     Report {
         source: Transport,
         format: Format,
+        output: Option<PathBuf>,
+        read: ReadConfig,
+    },
+    Audit {
+        source: Transport,
+        format: Format,
+        fail_on: FailOn,
         output: Option<PathBuf>,
         read: ReadConfig,
     },
@@ -241,6 +284,23 @@ impl Cli {
                 Ok(Command::Report {
                     source,
                     format,
+                    output,
+                    read,
+                })
+            }
+            Some(Sub::Audit {
+                image,
+                format,
+                fail_on,
+                output,
+                read,
+            }) => {
+                let source = Transport::parse(&image)?;
+                let read = read.merge(self.read).validate(&source)?;
+                Ok(Command::Audit {
+                    source,
+                    format,
+                    fail_on,
                     output,
                     read,
                 })

@@ -1,12 +1,30 @@
 //! The demo image that `pydive demo` opens, declared with the fixture builder: a small Python
 //! image made the way many real ones are, with every byte category, a pip cache, a compiler, a
-//! deleted build directory and files stored twice by a `chmod`. `cargo run --example
+//! deleted build directory, files stored twice by a `chmod`, and a musllinux extension in a
+//! glibc image (real ELF files, built by `assets/elf/build.sh`). `cargo run --example
 //! build_demo` writes it to `assets/demo.tar`, byte for byte the same every time.
 
 use crate::fixture::{Entry, Image, Layer};
 
 const KB: usize = 1000;
 const MB: usize = 1000 * KB;
+
+/// A real ELF file built by `assets/elf/build.sh`.
+fn elf(name: &str) -> Vec<u8> {
+    match name {
+        "libc.so.6" => include_bytes!("../assets/elf/libc.so.6").to_vec(),
+        "ld-linux-x86-64.so.2" => include_bytes!("../assets/elf/ld-linux-x86-64.so.2").to_vec(),
+        "python3.11" => include_bytes!("../assets/elf/python3.11").to_vec(),
+        "_multiarray_umath.cpython-311-x86_64-linux-gnu.so" => {
+            include_bytes!("../assets/elf/_multiarray_umath.cpython-311-x86_64-linux-gnu.so")
+                .to_vec()
+        }
+        "_speedups.cpython-311-x86_64-linux-musl.so" => {
+            include_bytes!("../assets/elf/_speedups.cpython-311-x86_64-linux-musl.so").to_vec()
+        }
+        other => unreachable!("no demo ELF file {other}"),
+    }
+}
 
 /// Compressible contents, so the shipped file stays small while sizes look real.
 fn bytes(fill: u8, len: usize) -> Vec<u8> {
@@ -27,7 +45,12 @@ pub fn image() -> Image {
                 Entry::exec("usr/bin/bash", bytes(1, 1_265 * KB)),
                 Entry::dir("usr/lib"),
                 Entry::dir("usr/lib/x86_64-linux-gnu"),
-                Entry::exec("usr/lib/x86_64-linux-gnu/libc.so.6", bytes(2, 1_922 * KB)),
+                Entry::exec("usr/lib/x86_64-linux-gnu/libc.so.6", elf("libc.so.6")),
+                Entry::exec("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", elf("ld-linux-x86-64.so.2")),
+                Entry::symlink("lib", "usr/lib"),
+                Entry::dir("usr/lib64"),
+                Entry::symlink("usr/lib64/ld-linux-x86-64.so.2", "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+                Entry::symlink("lib64", "usr/lib64"),
                 Entry::dir("usr/share"),
                 Entry::dir("usr/share/doc"),
                 Entry::dir("usr/share/doc/bash"),
@@ -63,7 +86,7 @@ pub fn image() -> Image {
                 Entry::dir("usr/include/python3.11"),
                 Entry::file("usr/include/python3.11/Python.h", bytes(14, 3 * KB)),
                 Entry::file("usr/include/python3.11/object.h", bytes(15, 1_200 * KB)),
-                Entry::exec("usr/bin/python3.11", bytes(16, 6_831 * KB)),
+                Entry::exec("usr/bin/python3.11", elf("python3.11")),
                 Entry::symlink("usr/bin/python3", "python3.11"),
                 Entry::dir("usr/lib/python3.11"),
                 Entry::file("usr/lib/python3.11/os.py", bytes(17, 39 * KB)),
@@ -85,13 +108,29 @@ pub fn image() -> Image {
                 Entry::file("root/.cache/pip/http-v2/a/b/3f9c2e.body", bytes(22, 18 * MB)),
                 Entry::file("root/.cache/pip/http-v2/a/b/9d01aa.body", bytes(23, 64 * KB)),
                 Entry::dir(format!("{site}/numpy/core")),
-                Entry::exec(format!("{site}/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"), bytes(24, 7_300 * KB)),
+                Entry::exec(format!("{site}/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"), elf("_multiarray_umath.cpython-311-x86_64-linux-gnu.so")),
                 Entry::dir(format!("{site}/numpy/core/tests")),
                 Entry::file(format!("{site}/numpy/core/tests/test_multiarray.py"), bytes(25, 380 * KB)),
                 Entry::dir(format!("{site}/numpy.libs")),
                 Entry::exec(format!("{site}/numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so"), bytes(26, 34 * MB)),
                 Entry::dir(format!("{site}/numpy-1.26.4.dist-info")),
                 Entry::file(format!("{site}/numpy-1.26.4.dist-info/METADATA"), b"Metadata-Version: 2.1\nName: numpy\nVersion: 1.26.4\n"),
+                Entry::file(format!("{site}/numpy-1.26.4.dist-info/WHEEL"), b"Wheel-Version: 1.0\nTag: cp311-cp311-manylinux_2_17_x86_64\nTag: cp311-cp311-manylinux2014_x86_64\n"),
+                Entry::file(format!("{site}/numpy-1.26.4.dist-info/INSTALLER"), b"pip\n"),
+                Entry::file(
+                    format!("{site}/numpy-1.26.4.dist-info/RECORD"),
+                    "numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so,,\nnumpy/core/tests/test_multiarray.py,,\nnumpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so,,\nnumpy-1.26.4.dist-info/METADATA,,\nnumpy-1.26.4.dist-info/WHEEL,,\nnumpy-1.26.4.dist-info/RECORD,,\n",
+                ),
+                // A musllinux wheel fetched with `pip download --platform` on the wrong base.
+                Entry::dir(format!("{site}/speedups")),
+                Entry::exec(format!("{site}/speedups/_speedups.cpython-311-x86_64-linux-musl.so"), elf("_speedups.cpython-311-x86_64-linux-musl.so")),
+                Entry::dir(format!("{site}/speedups-1.0.dist-info")),
+                Entry::file(format!("{site}/speedups-1.0.dist-info/METADATA"), b"Metadata-Version: 2.1\nName: speedups\nVersion: 1.0\n"),
+                Entry::file(format!("{site}/speedups-1.0.dist-info/WHEEL"), b"Wheel-Version: 1.0\nTag: cp311-cp311-musllinux_1_1_x86_64\n"),
+                Entry::file(
+                    format!("{site}/speedups-1.0.dist-info/RECORD"),
+                    "speedups/_speedups.cpython-311-x86_64-linux-musl.so,,\nspeedups-1.0.dist-info/METADATA,,\nspeedups-1.0.dist-info/WHEEL,,\nspeedups-1.0.dist-info/RECORD,,\n",
+                ),
                 Entry::dir(format!("{site}/requests/__pycache__")),
                 Entry::file(format!("{site}/requests/api.py"), bytes(27, 6 * KB)),
                 Entry::file(format!("{site}/requests/__pycache__/api.cpython-311.pyc"), bytes(28, 7 * KB)),

@@ -324,3 +324,37 @@ fn a_garbage_layer_is_an_error_naming_it() {
     let err = fails(&format!("oci:{}", d.path().display()));
     assert!(err.contains("layer 0"), "{err}");
 }
+
+#[test]
+fn malformed_manifest_json_and_config_in_a_docker_archive() {
+    // Rebuild a classic archive with one member replaced.
+    let replace = |member: &str, bytes: &[u8]| -> tempfile::TempDir {
+        let w = archive(&image(), Layout::DockerClassic);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.tar");
+        let mut input = tar::Archive::new(fs::File::open(&w.path).unwrap());
+        let mut builder = tar::Builder::new(fs::File::create(&path).unwrap());
+        for entry in input.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().to_string();
+            let mut header = entry.header().clone();
+            if name == member
+                || (member == "config" && name.ends_with(".json") && name != "manifest.json")
+            {
+                header.set_size(bytes.len() as u64);
+                header.set_cksum();
+                builder.append(&header, bytes).unwrap();
+            } else {
+                builder.append(&header, &mut entry).unwrap();
+            }
+        }
+        builder.finish().unwrap();
+        dir
+    };
+    let d = replace("manifest.json", b"[{\"Config\": 42}]");
+    let err = fails(d.path().join("image.tar").to_str().unwrap());
+    assert!(err.contains("malformed manifest.json"), "{err}");
+    let d = replace("config", b"{\"rootfs\": \"nope\"}");
+    let err = fails(d.path().join("image.tar").to_str().unwrap());
+    assert!(err.contains("malformed config"), "{err}");
+}

@@ -150,6 +150,7 @@ fn every_category_rule() {
         "static-libs",
         "tests",
         "docs",
+        "debug-info",
     ];
     for id in ids {
         assert_eq!(

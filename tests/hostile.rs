@@ -152,9 +152,16 @@ fn hostile_layer_headers_never_panic() {
                 hash_blob: true,
                 hash_tar: true,
                 keep_content: &keep_all,
+                inspect_elf: true,
             };
             let _ = pydive::layer::scan(&damaged[..], &opts);
-            let _ = pydive::layer::scan_seekable(std::io::Cursor::new(&damaged), &opts);
+            let bytes: &'static [u8] = Box::leak(damaged.into_boxed_slice());
+            let section = pydive::layer::blob::Section::new(
+                pydive::layer::blob::Backing::Memory(bytes),
+                0,
+                bytes.len() as u64,
+            );
+            let _ = pydive::layer::scan_seekable(section, &opts);
         }
     }
 }

@@ -374,3 +374,42 @@ fn history_steps_skip_empty_layers() {
         "RUN pip install flask"
     );
 }
+
+#[test]
+fn a_hard_link_carries_the_bytes_when_the_name_that_stored_them_is_removed() {
+    // uv installs by hard-linking from its cache; the layer stores the bytes under the cache
+    // name, which a later step deletes.
+    let site = "usr/local/lib/python3.11/dist-packages";
+    let image = Image::new(vec![
+        layer(
+            "base",
+            vec![Entry::dir("usr/local/lib/python3.11/dist-packages")],
+        ),
+        layer(
+            "RUN uv pip install --system numpy",
+            vec![
+                Entry::file("root/.cache/uv/archive-v0/ab/numpy/core.so", vec![3; 5000]),
+                Entry::hardlink(
+                    format!("{site}/numpy/core.so"),
+                    "root/.cache/uv/archive-v0/ab/numpy/core.so",
+                ),
+                Entry::hardlink(
+                    format!("{site}/numpy/core-again.so"),
+                    "root/.cache/uv/archive-v0/ab/numpy/core.so",
+                ),
+                Entry::file("root/.cache/uv/archive-v0/ab/numpy/other.py", vec![4; 700]),
+            ],
+        ),
+        layer(
+            "RUN rm -rf /root/.cache/uv",
+            vec![Entry::whiteout("root/.cache/uv")],
+        ),
+    ]);
+    let json = common::json_of(&report_for(&image));
+    // The 5000 bytes are still in the image, once; only the file no link keeps is deleted.
+    assert_eq!(json["waste"]["deleted_bytes"], 700);
+    assert_eq!(json["image"]["files"], 2);
+    assert_eq!(json["image"]["files_bytes"], 5000);
+    assert_eq!(json["waste"]["duplicate_reclaimable_bytes"], 0);
+    assert_eq!(common::category(&json, "uv-cache"), (0, 0));
+}

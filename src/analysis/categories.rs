@@ -18,10 +18,12 @@ pub enum Category {
     StaticLibs,
     Tests,
     Docs,
+    /// Bytes of `.debug_*`, `.symtab` and `.strtab` in ELF files: what `strip` would save.
+    DebugInfo,
 }
 
 impl Category {
-    pub const ALL: [Category; 11] = [
+    pub const ALL: [Category; 12] = [
         Category::PipCache,
         Category::UvCache,
         Category::PoetryCache,
@@ -33,6 +35,7 @@ impl Category {
         Category::StaticLibs,
         Category::Tests,
         Category::Docs,
+        Category::DebugInfo,
     ];
 
     pub fn id(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Category {
             Category::StaticLibs => "static-libs",
             Category::Tests => "tests",
             Category::Docs => "docs",
+            Category::DebugInfo => "debug-info",
         }
     }
 

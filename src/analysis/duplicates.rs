@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::layer::EntryKind;
+use super::hardlinks::Carriers;
 use crate::model::{Image, NodeId};
 
 /// Copies of one content.
@@ -35,14 +35,15 @@ impl Duplicates {
     }
 }
 
-pub fn compute(image: &Image) -> Duplicates {
+pub fn compute(image: &Image, carriers: &Carriers) -> Duplicates {
     let mut by_content: HashMap<(u64, u128), Vec<(NodeId, usize)>> = HashMap::new();
     let mut computed = true;
     for id in image.tree.ids() {
-        let Some(entry) = image.final_entry(id) else {
+        // A file, or a hard link carrying the bytes of a name removed later.
+        let Some(entry) = carriers.entry(image, id) else {
             continue;
         };
-        if entry.kind != EntryKind::File || entry.size == 0 {
+        if entry.size == 0 {
             continue;
         }
         let Some(hash) = entry.content_hash else {

@@ -5,6 +5,10 @@
 pub mod categories;
 pub mod dive;
 pub mod duplicates;
+pub mod hardlinks;
+pub mod linkage;
+pub mod python;
+pub mod resolve;
 pub mod waste;
 
 use std::collections::BTreeMap;
@@ -44,27 +48,62 @@ pub struct CategoryFacts {
     pub added_by_layer: Vec<BTreeMap<Category, Totals>>,
     /// The visible files of each category, largest first.
     pub members: BTreeMap<Category, Vec<Member>>,
+    /// Files only a build needs (compilers, headers, static libraries), each counted once.
+    pub build_only: Totals,
 }
 
 /// Everything the analyses found.
 #[derive(Debug)]
 pub struct Facts {
+    /// Non-directory entries of the final filesystem, and the bytes they hold.
+    pub visible: Totals,
     pub categories: CategoryFacts,
     pub waste: waste::Waste,
     pub duplicates: duplicates::Duplicates,
     pub dive: dive::DiveNumbers,
+    pub linkage: linkage::Linkage,
+    pub python: python::Python,
+}
+
+/// The files whose contents the analyses read, asked before the walk (path relative to `/`,
+/// size). Everything else is only hashed, or skipped.
+pub fn wants_content(path: &[u8], size: u64) -> bool {
+    linkage::wants_content(path, size) || python::wants_content(path, size)
 }
 
 pub fn analyze(image: &Image) -> Facts {
+    let carriers = hardlinks::compute(image);
+    let linkage = linkage::compute(image);
+    let python = python::compute(image, &linkage);
     Facts {
-        categories: categorize(image),
-        waste: waste::compute(image),
-        duplicates: duplicates::compute(image),
+        visible: visible(image, &carriers),
+        categories: categorize(image, &linkage, &carriers),
+        waste: waste::compute(image, &carriers),
+        duplicates: duplicates::compute(image, &carriers),
         dive: dive::compute(image),
+        linkage,
+        python,
     }
 }
 
-fn categorize(image: &Image) -> CategoryFacts {
+fn visible(image: &Image, carriers: &hardlinks::Carriers) -> Totals {
+    let mut totals = Totals::default();
+    for id in image.tree.ids() {
+        if image
+            .final_entry(id)
+            .is_some_and(|e| e.kind != EntryKind::Dir)
+        {
+            totals.add(carriers.size(image, id));
+        }
+    }
+    totals
+}
+
+fn categorize(
+    image: &Image,
+    linkage: &linkage::Linkage,
+    carriers: &hardlinks::Carriers,
+) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
@@ -106,13 +145,43 @@ fn categorize(image: &Image) -> CategoryFacts {
             continue;
         }
         let layer = node.changes.last().map_or(0, |c| c.layer as usize);
+        let bytes = carriers.size(image, id);
+        if [Category::Compilers, Category::Headers, Category::StaticLibs]
+            .iter()
+            .any(|c| set.contains(*c))
+        {
+            facts.build_only.add(bytes);
+        }
         for c in set.iter() {
-            facts.visible.entry(c).or_default().add(entry.size);
+            facts.visible.entry(c).or_default().add(bytes);
             facts.members.entry(c).or_default().push(Member {
                 node: id,
                 layer,
-                bytes: entry.size,
+                bytes,
             });
+        }
+    }
+    // Debug info is counted in bytes of the sections `strip` would remove, not whole files.
+    for elf in &linkage.elves {
+        if elf.info.debug_bytes > 0 {
+            facts
+                .visible
+                .entry(Category::DebugInfo)
+                .or_default()
+                .add(elf.info.debug_bytes);
+            facts
+                .members
+                .entry(Category::DebugInfo)
+                .or_default()
+                .push(Member {
+                    node: elf.node,
+                    layer: elf.layer,
+                    bytes: elf.info.debug_bytes,
+                });
+            facts.added_by_layer[elf.layer]
+                .entry(Category::DebugInfo)
+                .or_default()
+                .add(elf.info.debug_bytes);
         }
     }
     for members in facts.members.values_mut() {

@@ -1,14 +1,21 @@
 //! Waste: bytes a layer added that the final filesystem does not show, because a later layer
 //! deleted them or provided the same path again.
 
+use super::hardlinks::Carriers;
 use crate::layer::EntryKind;
 use crate::model::{Image, NodeId, State};
 
 /// Why bytes are wasted, and which later layer made them so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
-    Deleted { by: usize },
-    Overwritten { by: usize },
+    Deleted {
+        by: usize,
+    },
+    /// `same_content`: the later layer stored the same bytes again (a chmod, chown or touch).
+    Overwritten {
+        by: usize,
+        same_content: bool,
+    },
 }
 
 /// Bytes one layer added at one path that are not visible at the end.
@@ -34,7 +41,7 @@ impl Waste {
     }
 }
 
-pub fn compute(image: &Image) -> Waste {
+pub fn compute(image: &Image, carriers: &Carriers) -> Waste {
     let mut waste = Waste::default();
     let tree = &image.tree;
     for id in tree.ids() {
@@ -46,11 +53,22 @@ pub fn compute(image: &Image) -> Waste {
             if change.state == State::Removed || entry.kind != EntryKind::File || entry.size == 0 {
                 continue;
             }
+            // A hard link of the same layer still shows these bytes under another name.
+            if carriers.kept(id, change.layer) {
+                continue;
+            }
             let later = &changes[i + 1..];
             // Any later layer that puts something at this path again, whatever it is.
             let fate = if let Some(again) = later.iter().find(|c| c.state != State::Removed) {
+                let same_content = image.entry(again).is_some_and(|e| {
+                    e.kind == EntryKind::File
+                        && e.size == entry.size
+                        && e.content_hash.is_some()
+                        && e.content_hash == entry.content_hash
+                });
                 Fate::Overwritten {
                     by: again.layer as usize,
+                    same_content,
                 }
             } else if let Some(removal) = later.iter().find(|c| c.state == State::Removed) {
                 Fate::Deleted {

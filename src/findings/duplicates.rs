@@ -26,6 +26,19 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     let mut by_layer: BTreeMap<usize, (u64, Vec<(u64, NodeId)>)> = BTreeMap::new();
     for group in &ctx.facts.duplicates.groups {
         for &(node, layer) in &group.copies[1..] {
+            // Distributions install the same changelog and licence text per package.
+            let path = ctx.image.tree.path(node);
+            if [
+                &b"usr/share/doc/"[..],
+                b"usr/share/man/",
+                b"usr/share/info/",
+                b"usr/share/common-licenses/",
+            ]
+            .iter()
+            .any(|p| path.starts_with(p))
+            {
+                continue;
+            }
             let slot = by_layer.entry(layer).or_default();
             slot.0 += group.size;
             slot.1.push((group.size, node));

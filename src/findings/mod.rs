@@ -3,18 +3,31 @@
 //! doc comment saying what it finds, why it matters and how to fix it; `RULES` lists them all.
 //! Findings are data: wording of the report and colour live in the writers.
 
+mod abi_mismatch;
 mod apt_cache;
+mod arch_mismatch;
 mod compilers;
+mod debug_info;
 mod duplicates;
+mod glibc_in_musl_image;
+mod glibc_too_new;
+mod glibcxx_too_new;
 mod headers;
+mod interpreter_missing;
+mod musl_in_glibc_image;
 mod pip_cache;
+mod static_libs;
+mod tests_in_site_packages;
+mod unresolved_library;
 mod wasted;
+mod wheel_tag_mismatch;
 mod wheels;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::analysis::linkage::{ElfFacts, LibcFamily};
 use crate::analysis::{Category, Facts};
 use crate::layer::path::absolute;
 use crate::model::{Image, NodeId};
@@ -69,6 +82,15 @@ pub struct Context<'a> {
 
 /// Every rule, in the order the report lists their findings within a severity.
 pub const RULES: &[Rule] = &[
+    musl_in_glibc_image::RULE,
+    glibc_in_musl_image::RULE,
+    arch_mismatch::RULE,
+    glibc_too_new::RULE,
+    glibcxx_too_new::RULE,
+    interpreter_missing::RULE,
+    unresolved_library::RULE,
+    abi_mismatch::RULE,
+    wheel_tag_mismatch::RULE,
     pip_cache::RULE,
     apt_cache::RULE,
     compilers::RULE,
@@ -76,6 +98,9 @@ pub const RULES: &[Rule] = &[
     wasted::RULE,
     headers::RULE,
     duplicates::RULE,
+    debug_info::RULE,
+    static_libs::RULE,
+    tests_in_site_packages::RULE,
 ];
 
 /// Runs every rule. Findings come most severe first, then largest first.
@@ -169,15 +194,137 @@ impl Context<'_> {
     }
 }
 
+impl Context<'_> {
+    /// The ELF files that run in this image: not in a cross toolchain's sysroot, debug-symbol
+    /// store, firmware or kernel module directory, and built for the image's architecture.
+    fn native_elves(&self) -> impl Iterator<Item = &ElfFacts> {
+        let image = self.image;
+        let own =
+            crate::analysis::categories::triplet(&image.architecture, image.variant.as_deref());
+        let machine = crate::analysis::linkage::machine_for(&image.architecture);
+        self.facts.linkage.elves.iter().filter(move |e| {
+            !crate::analysis::linkage::is_foreign_place(&e.path, own)
+                && machine.is_none_or(|m| m == e.info.machine)
+        })
+    }
+
+    /// Whether an ELF file's C library clashes with the image's (its own findings say so).
+    fn wrong_libc(&self, elf: &ElfFacts) -> bool {
+        match self.facts.linkage.libc.family {
+            Some(LibcFamily::Glibc) => matches!(elf.libc, LibcFamily::Musl | LibcFamily::Mixed),
+            Some(LibcFamily::Musl) => matches!(elf.libc, LibcFamily::Glibc | LibcFamily::Mixed),
+            _ => false,
+        }
+    }
+
+    /// One finding per layer (and key) from the ELF files `pick` selects; `pick` returns a
+    /// grouping key. Paths come largest first.
+    fn elf_findings<'a>(
+        &'a self,
+        rule: &Rule,
+        elves: impl Iterator<Item = &'a ElfFacts>,
+        pick: impl Fn(&ElfFacts) -> Option<String>,
+        message: impl Fn(&str, &[&ElfFacts]) -> String,
+        fix: impl Fn(&str, &[&ElfFacts]) -> String,
+    ) -> Vec<Finding> {
+        let mut groups: BTreeMap<(usize, String), Vec<&ElfFacts>> = BTreeMap::new();
+        for elf in elves {
+            if let Some(key) = pick(elf) {
+                groups.entry((elf.layer, key)).or_default().push(elf);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((layer, key), mut elves)| {
+                let size = |e: &ElfFacts| self.image.final_entry(e.node).map_or(0, |x| x.size);
+                elves.sort_by(|a, b| size(b).cmp(&size(a)).then(a.path.cmp(&b.path)));
+                let nodes: Vec<NodeId> = elves.iter().map(|e| e.node).collect();
+                let bytes = elves.iter().map(|e| size(e)).sum();
+                self.finding(
+                    rule,
+                    Some(layer),
+                    &nodes,
+                    bytes,
+                    message(&key, &elves),
+                    fix(&key, &elves),
+                )
+            })
+            .collect()
+    }
+
+    /// "numpy 1.26.4" for the distributions that own these files, or their paths.
+    fn owners(&self, elves: &[&ElfFacts]) -> String {
+        let mut names: Vec<String> = elves
+            .iter()
+            .filter_map(|e| self.facts.python.owner_of(e.node))
+            .map(|d| format!("{} {}", d.name, d.version))
+            .collect();
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            let first = absolute(&elves[0].path);
+            if elves.len() > 1 {
+                format!("{first} and {} more", elves.len() - 1)
+            } else {
+                first
+            }
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// The image's C library as users name it: "glibc 2.36 (Debian GNU/Linux 12 (bookworm))".
+    fn libc_name(&self) -> String {
+        let libc = &self.facts.linkage.libc;
+        let family = match libc.family {
+            Some(LibcFamily::Musl) => "musl",
+            Some(LibcFamily::Glibc) => "glibc",
+            _ => "no C library",
+        };
+        let mut s = family.to_string();
+        if let Some(v) = &libc.version {
+            s.push_str(&format!(" {v}"));
+        }
+        if let Some(os) = &libc.os {
+            s.push_str(&format!(" ({os})"));
+        }
+        s
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// Sizes in findings' messages: decimal units, as `docker images` shows them.
 pub fn size(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::DECIMAL)
+    let options = humansize::FormatSizeOptions::from(humansize::DECIMAL)
+        .decimal_places(1)
+        .decimal_zeroes(1);
+    humansize::format_size(bytes, options)
+}
+
+/// 12345 -> "12,345"
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn files(n: usize) -> String {
     if n == 1 {
         "1 file".into()
     } else {
-        format!("{n} files")
+        format!("{} files", group(n as u64))
     }
 }

@@ -17,6 +17,9 @@ pub const RULE: Rule = Rule {
     check,
 };
 
+/// Below this a cache holds only pip's self-check state, not downloads.
+const MIN_BYTES: u64 = 64 * 1024;
+
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     let caches = [
         (
@@ -41,7 +44,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
             ctx.category_findings(
                 rule,
                 *category,
-                1,
+                MIN_BYTES,
                 |_| true,
                 |bytes, n| {
                     format!(

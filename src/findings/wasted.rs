@@ -5,9 +5,11 @@
 //! stores it a second time.
 //!
 //! Fix: create, use and delete temporary files in the same `RUN`; set modes and owners when
-//! copying (`COPY --chmod=755 --chown=app:app`) rather than in a later step.
+//! copying (`COPY --chmod=755 --chown=app:app`) rather than in a later step; install the final
+//! version of a package in the first place. Each finding names the step that wasted the bytes
+//! (the one that deleted, replaced or re-stored them) and the layers that had added them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::waste::Fate;
@@ -20,61 +22,105 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-/// Per layer; below this the churn of package databases and logs is normal.
+/// Per layer.
 const MIN_BYTES: u64 = 1_000_000;
 
-/// What one layer added that is not visible at the end.
+/// Package databases, caches and logs that every install rewrites: counted as waste, but no
+/// Dockerfile can avoid them, so they make no finding.
+fn is_bookkeeping(path: &[u8]) -> bool {
+    const PREFIXES: &[&[u8]] = &[
+        b"var/lib/dpkg/",
+        b"var/cache/debconf/",
+        b"var/cache/ldconfig/",
+        b"var/log/",
+        b"var/lib/apt/extended_states",
+        b"var/lib/rpm/",
+        b"var/lib/dnf/",
+        b"lib/apk/db/",
+        b"etc/ld.so.cache",
+        b"etc/passwd",
+        b"etc/group",
+        b"etc/shadow",
+        b"etc/gshadow",
+        b"etc/subuid",
+        b"etc/subgid",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+/// How a later step made bytes of earlier layers invisible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Cause {
+    /// Stored the same content again: a chmod, chown or touch.
+    Restored,
+    /// Stored new content at the same paths: an upgrade or a rebuild.
+    Replaced,
+    Deleted,
+}
+
+/// What one later step did to the bytes of earlier layers.
 #[derive(Default)]
-struct Added {
+struct Effect {
     bytes: u64,
-    nodes: Vec<NodeId>,
-    /// The later layers responsible: (deleted some, replaced some).
-    later: BTreeMap<usize, (bool, bool)>,
+    /// (bytes, node), to list the largest first.
+    files: Vec<(u64, NodeId)>,
+    /// The layers that had added them.
+    from: BTreeSet<usize>,
 }
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
-    let mut by_layer: BTreeMap<usize, Added> = BTreeMap::new();
+    let mut by_cause: BTreeMap<(usize, Cause), Effect> = BTreeMap::new();
     for w in &ctx.facts.waste.files {
-        let added = by_layer.entry(w.layer).or_default();
-        added.bytes += w.bytes;
-        added.nodes.push(w.node);
-        match w.fate {
-            Fate::Deleted { by } => added.later.entry(by).or_default().0 = true,
-            Fate::Overwritten { by } => added.later.entry(by).or_default().1 = true,
+        if is_bookkeeping(&ctx.image.tree.path(w.node)) {
+            continue;
+        }
+        let (by, cause) = match w.fate {
+            Fate::Deleted { by } => (by, Cause::Deleted),
+            Fate::Overwritten {
+                by,
+                same_content: true,
+            } => (by, Cause::Restored),
+            Fate::Overwritten {
+                by,
+                same_content: false,
+            } => (by, Cause::Replaced),
         };
+        let effect = by_cause.entry((by, cause)).or_default();
+        effect.bytes += w.bytes;
+        effect.files.push((w.bytes, w.node));
+        effect.from.insert(w.layer);
     }
-    by_layer
+    by_cause
         .into_iter()
-        .filter(|(_, added)| added.bytes >= MIN_BYTES)
-        .map(|(layer, Added { bytes, nodes, later })| {
-            let later: Vec<String> = later
+        .filter(|(_, effect)| effect.bytes >= MIN_BYTES)
+        .map(|((layer, cause), mut effect)| {
+            effect.files.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let nodes: Vec<NodeId> = effect.files.iter().map(|f| f.1).collect();
+            let from: Vec<String> = effect
+                .from
                 .iter()
-                .map(|(l, fates)| {
-                    let verb = match fates {
-                        (true, true) => "deleted or replaced",
-                        (true, false) => "deleted",
-                        _ => "replaced",
-                    };
-                    match ctx.created_by(*l) {
-                        Some(step) => format!("{verb} in layer {l} (`{}`)", short_step(&step)),
-                        None => format!("{verb} in layer {l}"),
-                    }
+                .map(|l| match ctx.created_by(*l) {
+                    Some(step) => format!("layer {l} (`{}`)", short_step(&step)),
+                    None => format!("layer {l}"),
                 })
                 .collect();
-            let message = format!(
-                "{} in {} added by this layer are not in the final image: {}",
-                size(bytes),
-                files(nodes.len()),
-                later.join("; ")
-            );
-            ctx.finding(
-                rule,
-                Some(layer),
-                &nodes,
-                bytes,
-                message,
-                "create, use and delete temporary files in the same RUN (e.g. download, install and `rm` in one command); set modes and owners with `COPY --chmod/--chown` instead of a later `RUN chmod/chown`".into(),
-            )
+            let what = format!("{} in {}", size(effect.bytes), files(nodes.len()));
+            let from = from.join(", ");
+            let (message, fix) = match cause {
+                Cause::Restored => (
+                    format!("this step stores {what} again with the same content (a chmod, chown or touch re-stores every byte), first added by {from}"),
+                    "set modes and owners when the files are created: `COPY --chmod=... --chown=...`, or chmod/chown in the same RUN that creates them".to_string(),
+                ),
+                Cause::Replaced => (
+                    format!("this step replaces {what} added by {from} with new content (an upgrade or rebuild of something installed earlier): both versions are stored"),
+                    "install the final version in the first place: pin it in the earlier step, or combine both steps in one RUN".to_string(),
+                ),
+                Cause::Deleted => (
+                    format!("this step deletes {what} added by {from}: a later step only hides them, the bytes stay in the earlier layers"),
+                    "create, use and delete temporary files in the same RUN (e.g. `... && rm -rf /tmp/build`), or keep them out of the image with a BuildKit cache mount or a multi-stage build".to_string(),
+                ),
+            };
+            ctx.finding(rule, Some(layer), &nodes, effect.bytes, message, fix)
         })
         .collect()
 }

@@ -18,11 +18,25 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
+    // Debian's own wheels are needed by venv; wheels inside a package manager's cache are
+    // the cache finding's business.
+    let in_cache = |node| {
+        [Category::PipCache, Category::UvCache, Category::PoetryCache]
+            .iter()
+            .any(|c| {
+                ctx.facts
+                    .categories
+                    .members
+                    .get(c)
+                    .is_some_and(|m| m.iter().any(|x| x.node == node))
+            })
+    };
     let debian_wheels = |node| {
         !ctx.image
             .tree
             .path(node)
             .starts_with(b"usr/share/python-wheels/")
+            && !in_cache(node)
     };
     ctx.category_findings(
         rule,

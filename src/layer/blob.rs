@@ -208,7 +208,7 @@ impl Backing {
 
 /// A window `[start, start + len)` onto shared bytes, readable and seekable on its own, so
 /// several layers of one tarball can be read at once by different threads.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Section {
     backing: Backing,
     start: u64,
@@ -228,6 +228,30 @@ impl Section {
 
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Fills `buf` from an offset of the section, whatever the read position.
+    pub fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        if offset.saturating_add(buf.len() as u64) > self.len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end of a blob",
+            ));
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self
+                .backing
+                .read_at(&mut buf[done..], self.start + offset + done as u64)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "blob ended early",
+                ));
+            }
+            done += n;
+        }
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -8,6 +8,7 @@
 //! blob is a plain tar on a seekable source, the walk seeks past contents instead of reading.
 
 pub mod blob;
+pub mod elf;
 pub mod path;
 
 use std::borrow::Cow;
@@ -54,6 +55,8 @@ pub struct Entry {
     pub content_hash: Option<u128>,
     /// The contents, only for files an analysis asked for.
     pub content: Option<Box<[u8]>>,
+    /// What an ELF file needs and provides.
+    pub elf: Option<Box<elf::ElfInfo>>,
 }
 
 /// A problem with one entry that does not stop the walk.
@@ -64,7 +67,7 @@ pub struct Diagnostic {
 }
 
 /// What a layer walk found.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct LayerScan {
     pub entries: Vec<Entry>,
     /// Bytes of the stored blob and of the uncompressed tar.
@@ -83,6 +86,8 @@ pub struct ScanOptions<'a> {
     pub hash_tar: bool,
     /// Decides, from a regular file's normalized path and size, whether to keep its contents.
     pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    /// Read the facts of every ELF file.
+    pub inspect_elf: bool,
 }
 
 /// Walks a layer blob from a sequential reader, decompressing as needed.
@@ -131,19 +136,47 @@ fn walk_stored(stored: &mut impl BufRead, opts: &ScanOptions) -> io::Result<Laye
 }
 
 /// Walks a plain tar on a seekable source, skipping file contents: for `--no-verify`.
-pub fn scan_seekable(blob: impl Read + Seek, opts: &ScanOptions) -> io::Result<LayerScan> {
+/// Large ELF files are read where needed, after the walk, rather than whole.
+pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<LayerScan> {
+    let regions = blob.clone();
     let mut archive = tar::Archive::new(blob::Counting::new(blob));
     let mut scan = LayerScan {
         compression: Some(Compression::None),
         ..LayerScan::default()
     };
-    let end = walk(archive.entries_with_seek()?, opts, false, &mut scan)?;
+    let mut deferred = Vec::new();
+    let end = walk(
+        archive.entries_with_seek()?,
+        opts,
+        false,
+        &mut scan,
+        &mut deferred,
+    )?;
     let mut reader = archive.into_inner();
     check_end(reader.count(), end)?;
     scan.tar_size = reader.seek(io::SeekFrom::End(0))?;
     scan.blob_size = scan.tar_size;
+    for (index, data_at, mut capture) in deferred {
+        for range in capture.missing() {
+            let mut bytes = vec![0u8; (range.end - range.start) as usize];
+            regions.read_exact_at(&mut bytes, data_at + range.start)?;
+            capture.fill(range.start, &bytes);
+        }
+        let entry = &mut scan.entries[index];
+        match capture.parse() {
+            Ok(info) => entry.elf = Some(Box::new(info)),
+            Err(message) => scan.diagnostics.push(Diagnostic {
+                path: Some(entry.path.clone()),
+                message,
+            }),
+        }
+    }
     Ok(scan)
 }
+
+/// A large ELF file whose remaining regions are read after the walk: (entry index, offset of
+/// its data in the layer, what was captured so far).
+type Deferred = (usize, u64, elf::Capture);
 
 /// Walks the tar read from `tar`, then reads it to its end, hashing it when asked.
 fn walk_tar(
@@ -154,7 +187,7 @@ fn walk_tar(
 ) -> io::Result<()> {
     if hash {
         let mut archive = tar::Archive::new(blob::BackgroundHash::new(tar));
-        let end = walk(archive.entries()?, opts, true, scan)?;
+        let end = walk(archive.entries()?, opts, true, scan, &mut Vec::new())?;
         let tar = archive.into_inner();
         check_end(tar.count(), end)?;
         let (size, digest) = tar.finish()?;
@@ -162,7 +195,7 @@ fn walk_tar(
         scan.tar_digest = Some(digest);
     } else {
         let mut archive = tar::Archive::new(blob::Counting::new(tar));
-        let end = walk(archive.entries()?, opts, true, scan)?;
+        let end = walk(archive.entries()?, opts, true, scan, &mut Vec::new())?;
         let mut tar = archive.into_inner();
         check_end(tar.count(), end)?;
         io::copy(&mut tar, &mut io::sink())?;
@@ -189,6 +222,7 @@ fn walk<R: Read>(
     opts: &ScanOptions,
     read_contents: bool,
     scan: &mut LayerScan,
+    deferred: &mut Vec<Deferred>,
 ) -> io::Result<u64> {
     let mut data_end = 0;
     for entry in entries {
@@ -251,6 +285,7 @@ fn walk<R: Read>(
                 link: None,
                 content_hash: None,
                 content: None,
+                elf: None,
             });
             continue;
         }
@@ -279,13 +314,32 @@ fn walk<R: Read>(
             link,
             content_hash: None,
             content: None,
+            elf: None,
         };
-        if kind == EntryKind::File && read_contents {
+        if kind == EntryKind::File {
             let keep = (opts.keep_content)(&record.path, size);
-            let (hash, content) = read_file(&mut entry, sparse.as_ref(), keep)
+            let inspect = opts.inspect_elf && sparse.is_none();
+            let data_at = entry.raw_file_position();
+            let read = read_file(&mut entry, size, keep, inspect, read_contents)
                 .map_err(|e| with_path(e, &record.path))?;
-            record.content_hash = Some(hash);
-            record.content = content;
+            record.content_hash = read.hash;
+            record.content = match (read.content, &sparse) {
+                (Some(stored), Some(s)) if s.map_in_data => {
+                    Some(expand_sparse(&stored, s.real_size).into_boxed_slice())
+                }
+                (content, _) => content.map(Vec::into_boxed_slice),
+            };
+            match read.elf {
+                Some(capture) if capture.missing().is_empty() => match capture.parse() {
+                    Ok(info) => record.elf = Some(Box::new(info)),
+                    Err(message) => scan.diagnostics.push(Diagnostic {
+                        path: Some(record.path.clone()),
+                        message,
+                    }),
+                },
+                Some(capture) => deferred.push((scan.entries.len(), data_at, capture)),
+                None => {}
+            }
         }
         scan.entries.push(record);
     }
@@ -296,31 +350,79 @@ fn with_path(e: io::Error, path: &[u8]) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path::absolute(path)))
 }
 
-/// Hashes a file's contents and keeps them if asked. A PAX 1.0 sparse file's stored data is its
-/// sparse map followed by the data segments; its logical contents are rebuilt only when kept.
+/// What reading one regular file gave.
+struct FileRead {
+    /// xxh3-128 of the contents, when all of them were read.
+    hash: Option<u128>,
+    /// The stored contents, when kept.
+    content: Option<Vec<u8>>,
+    /// The capture of an ELF file (complete, or with regions left to read).
+    elf: Option<elf::Capture>,
+}
+
+/// Reads a regular file's data: all of it when `whole` (for the content hash), else only what
+/// is kept and what an ELF capture needs.
 fn read_file(
     entry: &mut impl Read,
-    sparse: Option<&PaxSparse>,
+    size: u64,
     keep: bool,
-) -> io::Result<(u128, Option<Box<[u8]>>)> {
-    let mut hasher = Xxh3::new();
+    inspect_elf: bool,
+    whole: bool,
+) -> io::Result<FileRead> {
+    let mut hasher = whole.then(Xxh3::new);
     let mut kept = keep.then(Vec::new);
+    let mut capture: Option<elf::Capture> = None;
+    // The first bytes, until they say whether this is an ELF file.
+    let mut head: Vec<u8> = Vec::new();
+    let mut decided = !inspect_elf || size < 4;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = entry.read(&mut buf)?;
+        let wanted = whole
+            || kept.is_some()
+            || !decided
+            || capture.as_ref().is_some_and(elf::Capture::wants_stream);
+        if !wanted {
+            break;
+        }
+        // Without the content hash, a file's first bytes are enough to tell it is not ELF.
+        let limit = if whole || kept.is_some() || decided {
+            buf.len()
+        } else {
+            4 - head.len()
+        };
+        let n = entry.read(&mut buf[..limit])?;
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
+        let chunk = &buf[..n];
+        if let Some(h) = &mut hasher {
+            h.update(chunk);
+        }
         if let Some(k) = &mut kept {
-            k.extend_from_slice(&buf[..n]);
+            k.extend_from_slice(chunk);
+        }
+        if decided {
+            if let Some(c) = &mut capture {
+                c.push(chunk);
+            }
+            continue;
+        }
+        head.extend_from_slice(chunk);
+        if head.len() >= 4 {
+            decided = true;
+            if elf::is_elf(&head) {
+                capture = elf::Capture::new(size);
+                if let Some(c) = &mut capture {
+                    c.push(&head);
+                }
+            }
         }
     }
-    let content = match (kept, sparse) {
-        (Some(stored), Some(s)) if s.map_in_data => Some(expand_sparse(&stored, s.real_size)),
-        (kept, _) => kept,
-    };
-    Ok((hasher.digest128(), content.map(Vec::into_boxed_slice)))
+    Ok(FileRead {
+        hash: hasher.map(|h| h.digest128()),
+        content: kept,
+        elf: capture,
+    })
 }
 
 /// The PAX records GNU tar writes for sparse files (formats 0.1 and 1.0).

@@ -31,6 +31,12 @@ impl Layer {
         short_step(&self.created_by)
     }
 
+    /// Bytes of the regular files this layer's entries hold (what `docker history` and dive
+    /// call a layer's size; the tar adds headers and padding).
+    pub fn files_bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.size).sum()
+    }
+
     /// Entries that are neither directories nor whiteout markers.
     pub fn files(&self) -> usize {
         self.entries
@@ -73,6 +79,17 @@ pub struct ImageDiagnostic {
     pub message: String,
 }
 
+/// What the image config says about the image as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct ImageMeta {
+    pub reference: String,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    /// The container's environment (`KEY=value`), e.g. an `LD_LIBRARY_PATH`.
+    pub env: Vec<String>,
+}
+
 /// The whole image: its metadata, its layers and the stacked tree.
 #[derive(Debug)]
 pub struct Image {
@@ -80,6 +97,7 @@ pub struct Image {
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
+    pub env: Vec<String>,
     pub layers: Vec<Layer>,
     pub tree: Tree,
     pub diagnostics: Vec<ImageDiagnostic>,
@@ -95,13 +113,7 @@ pub struct LayerMeta {
 
 impl Image {
     /// Stacks the scanned layers, bottom first, into one tree.
-    pub fn build(
-        reference: String,
-        os: String,
-        architecture: String,
-        variant: Option<String>,
-        layers: Vec<(LayerMeta, LayerScan)>,
-    ) -> Image {
+    pub fn build(meta: ImageMeta, layers: Vec<(LayerMeta, LayerScan)>) -> Image {
         let mut tree = Tree::new();
         let mut diagnostics = Vec::new();
         let mut built = Vec::with_capacity(layers.len());
@@ -128,10 +140,11 @@ impl Image {
             });
         }
         Image {
-            reference,
-            os,
-            architecture,
-            variant,
+            reference: meta.reference,
+            os: meta.os,
+            architecture: meta.architecture,
+            variant: meta.variant,
+            env: meta.env,
             layers: built,
             tree,
             diagnostics,
@@ -150,6 +163,13 @@ impl Image {
             .get(change.layer as usize)?
             .entries
             .get(i as usize)
+    }
+
+    /// The value of a variable in the container's environment.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
     }
 
     /// The entry that provides a node in the final filesystem (None for removed nodes and

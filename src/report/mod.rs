@@ -2,6 +2,7 @@
 //! writers compute nothing; the JSON writer has its own versioned schema types (`json.rs`,
 //! documented in `docs/report-schema.md`).
 
+pub mod audit;
 pub mod json;
 pub mod text;
 
@@ -26,33 +27,34 @@ impl Report {
             findings,
         }
     }
-
-    /// Regular, visible files in the final filesystem, and their bytes.
-    pub fn visible_files(&self) -> analysis::Totals {
-        let mut totals = analysis::Totals::default();
-        for id in self.image.tree.ids() {
-            if let Some(e) = self.image.final_entry(id) {
-                if e.kind != crate::layer::EntryKind::Dir {
-                    totals.bytes += e.size;
-                    totals.files += 1;
-                }
-            }
-        }
-        totals
-    }
 }
 
-/// Output formats of `pydive report`.
+/// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    Markdown,
 }
 
-/// Writes the report in a format.
+/// Writes the full report in a format.
 pub fn write(report: &Report, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     match format {
         Format::Text => text::write(report, out),
         Format::Json => json::write(report, out),
+        Format::Markdown => audit::write_markdown(report, out),
+    }
+}
+
+/// Writes the audit (the findings, grouped) in a format; JSON is the full report.
+pub fn write_audit(
+    report: &Report,
+    format: Format,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => audit::write_text(report, out),
+        Format::Json => json::write(report, out),
+        Format::Markdown => audit::write_markdown(report, out),
     }
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::Report;
 use crate::analysis::Category;
-use crate::findings::size;
+use crate::findings::{group, size};
 use crate::model::short_step;
 
 /// Dockerfile steps are cut to this many characters in the layer table.
@@ -16,17 +16,19 @@ const PATHS_SHOWN: usize = 5;
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let image = &report.image;
     let facts = &report.facts;
-    let visible = report.visible_files();
+    let visible = report.facts.visible;
     let mut platform = format!("{}/{}", image.os, image.architecture);
     if let Some(v) = &image.variant {
         platform.push('/');
         platform.push_str(v);
     }
     writeln!(out, "{}", image.reference)?;
+    let layer_bytes: u64 = image.layers.iter().map(|l| l.files_bytes()).sum();
     writeln!(
         out,
-        "  {platform}, {} layers, {} uncompressed, {} files ({}) in the final filesystem",
+        "  {platform}, {} layers holding {} ({} as layer tars); {} files ({}) in the final filesystem",
         image.layers.len(),
+        size(layer_bytes),
         size(image.size_bytes()),
         group(visible.files),
         size(visible.bytes),
@@ -61,7 +63,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             out,
             "  {:>3}  {:>10}  {:>7}  {}",
             layer.index,
-            size(layer.size_bytes),
+            size(layer.files_bytes()),
             group(layer.files() as u64),
             cut(&layer.step(), STEP_WIDTH)
         )?;
@@ -95,7 +97,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         for w in waste.files.iter().take(10) {
             let (verb, by) = match w.fate {
                 crate::analysis::waste::Fate::Deleted { by } => ("deleted", by),
-                crate::analysis::waste::Fate::Overwritten { by } => ("overwritten", by),
+                crate::analysis::waste::Fate::Overwritten { by, .. } => ("overwritten", by),
             };
             writeln!(
                 out,
@@ -153,17 +155,4 @@ fn cut(s: &str, width: usize) -> String {
     } else {
         format!("{}...", s.chars().take(width - 3).collect::<String>())
     }
-}
-
-/// 12345 -> "12,345"
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }

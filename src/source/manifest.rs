@@ -30,6 +30,15 @@ pub struct ImageConfig {
     pub rootfs: RootFs,
     #[serde(default)]
     pub history: Vec<History>,
+    #[serde(default)]
+    pub config: Option<RunConfig>,
+}
+
+/// How a container of the image runs.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RunConfig {
+    #[serde(rename = "Env", default)]
+    pub env: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

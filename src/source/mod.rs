@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 
 use crate::layer::{self, LayerScan, ScanOptions};
-use crate::model::{Image, LayerMeta};
+use crate::model::{Image, ImageMeta, LayerMeta};
 
 pub use auth::{Credentials, Password};
 pub use manifest::Platform;
@@ -156,6 +156,8 @@ pub struct ReadOptions<'a> {
     pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
     /// How to reach daemons and registries.
     pub fetch: &'a FetchOptions,
+    /// Read every ELF file's facts.
+    pub inspect_elf: bool,
 }
 
 /// What the daemon and registry transports need beyond the image's name.
@@ -240,13 +242,14 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
         })
         .collect();
     let config = resolved.config;
-    Ok(Image::build(
+    let meta = ImageMeta {
         reference,
-        config.os,
-        config.architecture,
-        config.variant,
-        layers,
-    ))
+        os: config.os,
+        architecture: config.architecture,
+        variant: config.variant,
+        env: config.config.and_then(|c| c.env).unwrap_or_default(),
+    };
+    Ok(Image::build(meta, layers))
 }
 
 /// Stored bytes from which reading a local image shows a progress bar.
@@ -264,12 +267,13 @@ fn scan_store(
             hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
             hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
             keep_content: opts.keep_content,
+            inspect_elf: opts.inspect_elf,
         };
-        let mut blob = store.open(&l.member)?;
+        let blob = store.open(&l.member)?;
         Ok(if opts.verify || !blob.is_plain_tar()? {
             layer::scan(blob, &scan_opts)?
         } else {
-            layer::scan_seekable(&mut blob, &scan_opts)?
+            layer::scan_seekable(blob, &scan_opts)?
         })
     };
     let mut order: Vec<(u64, usize)> = Vec::new();

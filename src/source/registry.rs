@@ -439,6 +439,7 @@ impl Fetch<'_> {
             hash_blob: true,
             hash_tar: false,
             keep_content: self.opts.keep_content,
+            inspect_elf: self.opts.inspect_elf,
         }
     }
 

@@ -74,6 +74,7 @@ pub fn read_stream(
         hash_blob: opts.verify,
         hash_tar: opts.verify,
         keep_content: opts.keep_content,
+        inspect_elf: opts.inspect_elf,
     };
     for entry in archive.entries().map_err(bad)? {
         let entry = entry.map_err(bad)?;
@@ -139,23 +140,11 @@ pub fn read_stream(
                     seen.resolve(l.member.as_bytes()) == key
                 },
             ) {
-                Some((earlier, _)) => clone_scan(earlier),
+                Some((earlier, _)) => earlier.clone(),
                 None => bail!("{origin}: {} is missing from the archive", layer.describe()),
             },
         };
         scans.push(scan);
     }
     Ok((resolved, scans))
-}
-
-fn clone_scan(scan: &LayerScan) -> LayerScan {
-    LayerScan {
-        entries: scan.entries.clone(),
-        blob_size: scan.blob_size,
-        tar_size: scan.tar_size,
-        compression: scan.compression,
-        blob_digest: scan.blob_digest.clone(),
-        tar_digest: scan.tar_digest.clone(),
-        diagnostics: scan.diagnostics.clone(),
-    }
 }

@@ -1,0 +1,47 @@
+//! `glibc-in-musl-image`: compiled code built against glibc in an image whose C library is
+//! musl (Alpine).
+//!
+//! Why: a manylinux wheel on Alpine fails with `Error loading shared library
+//! ld-linux-x86-64.so.2` or missing `GLIBC_` symbols; gcompat covers only part of glibc.
+//!
+//! Fix: install the package's musllinux wheel (pip picks it on Alpine when one exists), build
+//! it from source on Alpine, or use a Debian-based Python image.
+
+use super::{Context, Finding, Rule, Severity, plural};
+use crate::analysis::linkage::LibcFamily;
+
+pub const RULE: Rule = Rule {
+    id: "glibc-in-musl-image",
+    severity: Severity::Error,
+    summary: "a glibc-built library or program in a musl (Alpine) image",
+    check,
+};
+
+fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
+    if ctx.facts.linkage.libc.family != Some(LibcFamily::Musl) {
+        return Vec::new();
+    }
+    ctx.elf_findings(
+        rule,
+        ctx.native_elves(),
+        |e| matches!(e.libc, LibcFamily::Glibc | LibcFamily::Mixed).then(String::new),
+        |_, elves| {
+            let missing = elves
+                .iter()
+                .flat_map(|e| e.unresolved())
+                .next()
+                .unwrap_or("ld-linux-x86-64.so.2");
+            format!(
+                "{} built against glibc in an image whose C library is {}: loading fails with `Error loading shared library {missing}`",
+                plural(elves.len(), "file", "files"),
+                ctx.libc_name()
+            )
+        },
+        |_, elves| {
+            format!(
+                "{}: install the musllinux wheel (pip picks it inside an Alpine image when one is published), build it from source on Alpine (`pip install --no-binary=<package>` with build-base), or use a Debian-based image such as python:3.x-slim",
+                ctx.owners(elves)
+            )
+        },
+    )
+}

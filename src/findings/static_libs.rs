@@ -1,0 +1,29 @@
+//! `static-libs`: static libraries (`*.a`) in the final image.
+//!
+//! Why: they are only read by a linker; they arrive with `-dev` packages and Python's own
+//! `libpython3.x.a`.
+//!
+//! Fix: build in a builder stage, or delete `*.a` in the same `RUN` that installs them.
+
+use super::{Context, Finding, Rule, Severity, files, size};
+use crate::analysis::Category;
+
+pub const RULE: Rule = Rule {
+    id: "static-libs",
+    severity: Severity::Info,
+    summary: "static libraries are in the final image",
+    check,
+};
+
+const MIN_BYTES: u64 = 1_000_000;
+
+fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
+    ctx.category_findings(
+        rule,
+        Category::StaticLibs,
+        MIN_BYTES,
+        |_| true,
+        |bytes, n| format!("static libraries in the final image: {} in {}", size(bytes), files(n)),
+        "link in a builder stage of a multi-stage build, or `find / -xdev -name '*.a' -delete` in the same RUN that installs them",
+    )
+}

@@ -1,0 +1,154 @@
+//! The audit: every finding, grouped by severity, then by the Dockerfile step responsible,
+//! each with its fix; as text for a terminal or Markdown for a pull request or a CI summary.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use super::Report;
+use crate::analysis::linkage::LibcFamily;
+use crate::findings::{Finding, Severity, size};
+use crate::model::short_step;
+
+/// Findings of one severity grouped by layer (None: not tied to a layer), in layer order.
+fn grouped(report: &Report, severity: Severity) -> BTreeMap<Option<usize>, Vec<&Finding>> {
+    let mut groups: BTreeMap<Option<usize>, Vec<&Finding>> = BTreeMap::new();
+    for f in report.findings.iter().filter(|f| f.severity == severity) {
+        groups.entry(f.layer).or_default().push(f);
+    }
+    groups
+}
+
+fn counts(report: &Report) -> String {
+    let n = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let word = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    format!(
+        "{}, {}, {}",
+        word(n(Severity::Error), "error", "errors"),
+        word(n(Severity::Warning), "warning", "warnings"),
+        word(n(Severity::Info), "note", "notes")
+    )
+}
+
+/// "glibc 2.36, Python 3.11" for the headline.
+fn platform(report: &Report) -> String {
+    let linkage = &report.facts.linkage;
+    let mut parts = Vec::new();
+    match (linkage.libc.family, &linkage.libc.version) {
+        (Some(LibcFamily::Glibc), Some(v)) => parts.push(format!("glibc {v}")),
+        (Some(LibcFamily::Musl), Some(v)) => parts.push(format!("musl {v}")),
+        (Some(LibcFamily::Glibc), None) => parts.push("glibc".into()),
+        (Some(LibcFamily::Musl), None) => parts.push("musl".into()),
+        _ => parts.push("no C library found".into()),
+    }
+    let pythons: Vec<String> = report
+        .facts
+        .python
+        .interpreters
+        .iter()
+        .map(|i| i.version.to_string())
+        .collect();
+    if !pythons.is_empty() {
+        parts.push(format!("Python {}", pythons.join(", ")));
+    }
+    parts.push(format!("{} ELF files", linkage.elves.len()));
+    parts.join(", ")
+}
+
+fn step_of(report: &Report, layer: Option<usize>) -> String {
+    match layer.and_then(|l| report.image.layers.get(l)) {
+        Some(l) if !l.created_by.is_empty() => format!("layer {}: {}", l.index, l.step()),
+        Some(l) => format!("layer {}", l.index),
+        None => "the image as a whole".into(),
+    }
+}
+
+const SEVERITIES: [(Severity, &str); 3] = [
+    (Severity::Error, "Errors"),
+    (Severity::Warning, "Warnings"),
+    (Severity::Info, "Notes"),
+];
+
+pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{} ({})", report.image.reference, platform(report))?;
+    if report.findings.is_empty() {
+        writeln!(out, "No findings: nothing to fix.")?;
+        return Ok(());
+    }
+    writeln!(out, "{}", counts(report))?;
+    for (severity, title) in SEVERITIES {
+        let groups = grouped(report, severity);
+        if groups.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n{title}")?;
+        for (layer, findings) in groups {
+            writeln!(out, "  {}", step_of(report, layer))?;
+            for f in findings {
+                writeln!(out, "    [{}] {} ({})", f.rule, f.message, size(f.bytes))?;
+                for p in f.paths.iter().take(5) {
+                    writeln!(out, "        {p}")?;
+                }
+                if f.path_count > 5 {
+                    writeln!(out, "        ... and {} more", f.path_count - 5)?;
+                }
+                writeln!(out, "      fix: {}", f.fix)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Markdown, for `$GITHUB_STEP_SUMMARY` or a pull request comment.
+pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "## pydive: `{}`\n", report.image.reference)?;
+    writeln!(out, "{}\n", platform(report))?;
+    if report.findings.is_empty() {
+        writeln!(out, "No findings: nothing to fix.")?;
+        return Ok(());
+    }
+    writeln!(out, "**{}**", counts(report))?;
+    for (severity, title) in SEVERITIES {
+        let groups = grouped(report, severity);
+        if groups.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n### {title}")?;
+        for (layer, findings) in groups {
+            writeln!(out, "\n#### {}\n", md_code(&step_of(report, layer)))?;
+            for f in findings {
+                writeln!(
+                    out,
+                    "- **`{}`** {} ({})",
+                    f.rule,
+                    escape(&f.message),
+                    size(f.bytes)
+                )?;
+                for p in f.paths.iter().take(5) {
+                    writeln!(out, "  - `{}`", p.replace('`', "'"))?;
+                }
+                if f.path_count > 5 {
+                    writeln!(out, "  - ... and {} more", f.path_count - 5)?;
+                }
+                writeln!(out, "  - Fix: {}", escape(&f.fix))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A heading with the step in code: `layer 3: RUN pip install x` -> layer 3: `RUN pip install x`.
+fn md_code(step: &str) -> String {
+    match step.split_once(": ") {
+        Some((layer, step)) => format!("{layer}: `{}`", short_step(step).replace('`', "'")),
+        None => step.to_string(),
+    }
+}
+
+/// Keeps Markdown from reading messages as markup (they already use backticks for code).
+fn escape(s: &str) -> String {
+    s.replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}

@@ -1,0 +1,963 @@
+//! Will it load? The linkage audit on images with real ELF files: compiled here by cc,
+//! musl-gcc, an aarch64 cross compiler and zig (for a chosen glibc), or copied from this
+//! machine. One image per finding, and clean glibc and musl images that must produce no
+//! compatibility finding at all.
+
+mod common;
+
+use std::process::Command;
+
+use common::elf::{
+    AARCH64, CC, EXTENSION, MAIN, MUSL, ZIG, compile, compile_in, host_file, host_glibc,
+};
+use common::{findings, json_for};
+use pydive::fixture::{Entry, Image, Layer};
+use serde_json::Value;
+
+const SITE: &str = "usr/local/lib/python3.11/site-packages";
+
+const COMPATIBILITY: &[&str] = &[
+    "musl-in-glibc-image",
+    "glibc-in-musl-image",
+    "glibc-too-new",
+    "glibcxx-too-new",
+    "unresolved-library",
+    "interpreter-missing",
+    "arch-mismatch",
+    "abi-mismatch",
+    "wheel-tag-mismatch",
+];
+
+/// A Debian-like base: this machine's glibc, libstdc++ and loader, merged /usr, a Python.
+fn glibc_base() -> Layer {
+    let lib = "usr/lib/x86_64-linux-gnu";
+    Layer::new(
+        "/bin/sh -c #(nop) ADD file:debian-rootfs in / ",
+        vec![
+            Entry::dir("etc"),
+            Entry::file(
+                "etc/os-release",
+                "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n",
+            ),
+            Entry::dir("usr"),
+            Entry::dir("usr/lib"),
+            Entry::dir(lib),
+            Entry::symlink("lib", "usr/lib"),
+            Entry::exec(
+                format!("{lib}/libc.so.6"),
+                host_file("/lib/x86_64-linux-gnu/libc.so.6"),
+            ),
+            Entry::exec(
+                format!("{lib}/libm.so.6"),
+                host_file("/lib/x86_64-linux-gnu/libm.so.6"),
+            ),
+            Entry::exec(
+                format!("{lib}/ld-linux-x86-64.so.2"),
+                host_file("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+            ),
+            Entry::exec(
+                format!("{lib}/libstdc++.so.6.0.30"),
+                host_file("/lib/x86_64-linux-gnu/libstdc++.so.6"),
+            ),
+            Entry::symlink(format!("{lib}/libstdc++.so.6"), "libstdc++.so.6.0.30"),
+            Entry::exec(
+                format!("{lib}/libgcc_s.so.1"),
+                host_file("/lib/x86_64-linux-gnu/libgcc_s.so.1"),
+            ),
+            Entry::dir("usr/lib64"),
+            Entry::symlink(
+                "usr/lib64/ld-linux-x86-64.so.2",
+                "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            ),
+            Entry::symlink("lib64", "usr/lib64"),
+            Entry::dir("usr/local/bin"),
+            Entry::exec("usr/local/bin/python3.11", compile(CC, MAIN, &[])),
+            Entry::symlink("usr/local/bin/python3", "python3.11"),
+        ],
+    )
+}
+
+/// An Alpine-like base: this machine's musl as the loader, a musl-built Python.
+fn musl_base() -> Layer {
+    Layer::new(
+        "/bin/sh -c #(nop) ADD file:alpine-rootfs in / ",
+        vec![
+            Entry::dir("etc"),
+            Entry::file(
+                "etc/os-release",
+                "PRETTY_NAME=\"Alpine Linux v3.19\"\nID=alpine\n",
+            ),
+            Entry::file("etc/alpine-release", "3.19.1\n"),
+            Entry::dir("lib"),
+            Entry::exec(
+                "lib/ld-musl-x86_64.so.1",
+                host_file("/lib/ld-musl-x86_64.so.1"),
+            ),
+            Entry::symlink("lib/libc.musl-x86_64.so.1", "ld-musl-x86_64.so.1"),
+            Entry::dir("usr/local/bin"),
+            Entry::exec("usr/local/bin/python3.11", compile(MUSL, MAIN, &[])),
+        ],
+    )
+}
+
+/// A pip install of one distribution: its files, and a dist-info naming them in RECORD.
+fn pip_install(
+    step: &str,
+    name: &str,
+    version: &str,
+    tags: &[&str],
+    files: Vec<(String, Vec<u8>)>,
+) -> Layer {
+    let info = format!("{SITE}/{name}-{version}.dist-info");
+    let mut record = String::new();
+    let mut entries = vec![Entry::dir(SITE)];
+    for (path, bytes) in &files {
+        record.push_str(&format!("{path},sha256=x,{}\n", bytes.len()));
+        entries.push(Entry::exec(format!("{SITE}/{path}"), bytes.clone()));
+    }
+    let wheel: String = tags.iter().map(|t| format!("Tag: {t}\n")).collect();
+    record.push_str(&format!("{name}-{version}.dist-info/METADATA,,\n"));
+    entries.extend([
+        Entry::dir(&info),
+        Entry::file(
+            format!("{info}/METADATA"),
+            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+        ),
+        Entry::file(
+            format!("{info}/WHEEL"),
+            format!("Wheel-Version: 1.0\nRoot-Is-Purelib: false\n{wheel}"),
+        ),
+        Entry::file(format!("{info}/INSTALLER"), "pip\n"),
+        Entry::file(format!("{info}/RECORD"), record),
+    ]);
+    Layer::new(step, entries)
+}
+
+fn extension(compiler: &[&str]) -> Vec<u8> {
+    compile(compiler, EXTENSION, &["-shared", "-fPIC"])
+}
+
+fn compatibility(report: &Value) -> Vec<&Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| COMPATIBILITY.contains(&f["rule"].as_str().unwrap()))
+        .collect()
+}
+
+fn one<'a>(report: &'a Value, rule: &str) -> &'a Value {
+    let found = findings(report, rule);
+    assert_eq!(found.len(), 1, "{rule}: {:#}", report["findings"]);
+    found[0]
+}
+
+fn elf<'a>(report: &'a Value, path: &str) -> &'a Value {
+    report["elf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == path)
+        .unwrap_or_else(|| panic!("no ELF facts for {path}"))
+}
+
+#[test]
+fn a_clean_glibc_image_has_no_compatibility_finding() {
+    let cxx = compile(
+        &["g++"],
+        "#include <string>\nstd::string greet(const char *s) { return std::string(s) + \"!\"; }\n",
+        &["-x", "c++", "-shared", "-fPIC"],
+    );
+    let image = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "RUN pip install fastthing",
+            "fastthing",
+            "1.0",
+            &[
+                "cp311-cp311-manylinux_2_17_x86_64",
+                "cp311-cp311-manylinux2014_x86_64",
+            ],
+            vec![
+                (
+                    "fastthing/_core.cpython-311-x86_64-linux-gnu.so".into(),
+                    extension(CC),
+                ),
+                ("fastthing/_stable.abi3.so".into(), extension(CC)),
+                ("fastthing/_cxx.cpython-311-x86_64-linux-gnu.so".into(), cxx),
+                (
+                    "fastthing/__init__.py".into(),
+                    b"from ._core import *\n".to_vec(),
+                ),
+            ],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+
+    assert_eq!(report["libc"]["family"], "glibc");
+    assert_eq!(report["libc"]["version"], host_glibc());
+    assert_eq!(report["libc"]["os"], "Debian GNU/Linux 12 (bookworm)");
+    let core = elf(
+        &report,
+        &format!("/{SITE}/fastthing/_core.cpython-311-x86_64-linux-gnu.so"),
+    );
+    assert_eq!(core["libc"], "glibc");
+    assert_eq!(core["needed"], serde_json::json!(["libc.so.6"]));
+    assert_eq!(core["unresolved"], serde_json::json!([]));
+    assert_eq!(
+        core["resolved"]["libc.so.6"],
+        "/lib/x86_64-linux-gnu/libc.so.6"
+    );
+    assert_eq!(core["distribution"], "fastthing 1.0");
+    let python = elf(&report, "/usr/local/bin/python3.11");
+    assert_eq!(python["interpreter"], "/lib64/ld-linux-x86-64.so.2");
+    assert_eq!(python["type"], "shared-object", "a PIE executable");
+
+    let interpreters = report["python"]["interpreters"].as_array().unwrap();
+    assert_eq!(interpreters.len(), 1);
+    assert_eq!(interpreters[0]["version"], "3.11");
+    assert_eq!(interpreters[0]["path"], "/usr/local/bin/python3.11");
+    let dist = &report["python"]["distributions"][0];
+    assert_eq!(dist["name"], "fastthing");
+    assert_eq!(dist["files"], 5);
+    assert_eq!(dist["layer"], 1);
+    assert_eq!(dist["location"], format!("/{SITE}"));
+    assert_eq!(dist["installer"], "pip");
+    assert_eq!(dist["extensions"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_musllinux_extension_in_a_glibc_image() {
+    // musllinux wheels need `libc.musl-x86_64.so.1`: link against a musl libc of that SONAME.
+    let dir = tempfile::tempdir().unwrap();
+    compile_in(
+        dir.path(),
+        MUSL,
+        "void musl_stub(void) {}\n",
+        &[
+            "-shared",
+            "-fPIC",
+            "-nostdlib",
+            "-Wl,-soname,libc.musl-x86_64.so.1",
+        ],
+        "libc.musl-x86_64.so.1",
+    );
+    let ext = compile_in(
+        dir.path(),
+        MUSL,
+        EXTENSION,
+        &["-shared", "-fPIC", "-nostdlib", "./libc.musl-x86_64.so.1"],
+        "ext.so",
+    );
+    let image = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "RUN pip install --platform musllinux_1_1_x86_64 --only-binary=:all: --target /usr/local/lib/python3.11/site-packages muslthing",
+            "muslthing",
+            "2.0",
+            &["cp311-cp311-musllinux_1_1_x86_64"],
+            vec![(
+                "muslthing/_core.cpython-311-x86_64-linux-musl.so".into(),
+                ext,
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    let f = one(&report, "musl-in-glibc-image");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["layer"], 1);
+    assert!(
+        f["created_by"]
+            .as_str()
+            .unwrap()
+            .contains("musllinux_1_1_x86_64")
+    );
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/muslthing/_core.cpython-311-x86_64-linux-musl.so"
+        )])
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("libc.musl-x86_64.so.1"),
+        "{f:#}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains("muslthing 2.0"),
+        "{f:#}"
+    );
+    assert_eq!(
+        elf(&report, f["paths"][0].as_str().unwrap())["libc"],
+        "musl"
+    );
+    // The same wheel's tags and ABI tag are flagged by their own rules; the missing musl
+    // libc is not reported a second time as an unresolved library.
+    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
+    assert_eq!(findings(&report, "abi-mismatch").len(), 1);
+    assert!(findings(&report, "unresolved-library").is_empty());
+}
+
+#[test]
+fn a_library_that_needs_a_newer_glibc() {
+    let want = "2.38";
+    let ext = compile(
+        ZIG,
+        "#include <string.h>\nsize_t copy(char *d, const char *s) { return strlcpy(d, s, 8); }\n",
+        &[
+            "-target",
+            &format!("x86_64-linux-gnu.{want}"),
+            "-shared",
+            "-fPIC",
+            "-O2",
+        ],
+    );
+    let image = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "RUN pip install newthing",
+            "newthing",
+            "3.0",
+            &["cp311-cp311-manylinux_2_38_x86_64"],
+            vec![("newthing/_x.cpython-311-x86_64-linux-gnu.so".into(), ext)],
+        ),
+    ]);
+    let report = json_for(&image);
+    let f = one(&report, "glibc-too-new");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("GLIBC_{want}"))
+            && message.contains("strlcpy")
+            && message.contains(&format!("glibc {}", host_glibc())),
+        "{message}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("newthing 3.0"));
+    assert_eq!(
+        elf(
+            &report,
+            &format!("/{SITE}/newthing/_x.cpython-311-x86_64-linux-gnu.so")
+        )["glibc_floor"],
+        want
+    );
+    let tag = one(&report, "wheel-tag-mismatch");
+    assert!(
+        tag["message"]
+            .as_str()
+            .unwrap()
+            .contains("manylinux_2_38_x86_64")
+    );
+}
+
+#[test]
+fn a_cxx_extension_that_needs_a_newer_libstdcxx() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = |nodes: &str| {
+        let path = dir.path().join("v.map");
+        std::fs::write(&path, nodes).unwrap();
+        format!("-Wl,--version-script={}", path.display())
+    };
+    // The image's libstdc++ defines versions up to GLIBCXX_3.4.20; the extension was linked
+    // against one that defines GLIBCXX_3.4.32.
+    let old = compile_in(
+        dir.path(),
+        CC,
+        "void old_a(void) {}\nvoid old_b(void) {}\n",
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libstdc++.so.6",
+            &script(
+                "GLIBCXX_3.4 { global: old_a; local: *; };\nGLIBCXX_3.4.20 { global: old_b; } GLIBCXX_3.4;\n",
+            ),
+        ],
+        "libstdc++old.so",
+    );
+    compile_in(
+        dir.path(),
+        CC,
+        "void fresh(void) {}\n",
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libstdc++.so.6",
+            &script("GLIBCXX_3.4.32 { global: fresh; local: *; };\n"),
+        ],
+        "libstdc++new.so",
+    );
+    let ext = compile_in(
+        dir.path(),
+        CC,
+        "extern void fresh(void);\nvoid use_it(void) { fresh(); }\n",
+        &["-shared", "-fPIC", "./libstdc++new.so"],
+        "ext.so",
+    );
+    let mut base = glibc_base();
+    base.entries.retain(
+        |e| !matches!(e, Entry::File { path, .. } if path.ends_with(b"libstdc++.so.6.0.30")),
+    );
+    base.entries.push(Entry::exec(
+        "usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30",
+        old,
+    ));
+    let image = Image::new(vec![
+        base,
+        pip_install(
+            "RUN pip install cxxthing",
+            "cxxthing",
+            "1.1",
+            &["cp311-cp311-manylinux_2_17_x86_64"],
+            vec![("cxxthing/_c.cpython-311-x86_64-linux-gnu.so".into(), ext)],
+        ),
+    ]);
+    let report = json_for(&image);
+    let f = one(&report, "glibcxx-too-new");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("GLIBCXX_3.4.32")
+            && message.contains("fresh")
+            && message.contains("GLIBCXX_3.4.20"),
+        "{message}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("cxxthing 1.1"));
+    assert_eq!(compatibility(&report).len(), 1, "{:#}", report["findings"]);
+}
+
+#[test]
+fn unresolved_libraries_follow_the_loaders_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = |soname: &str, file: &str| {
+        compile_in(
+            dir.path(),
+            CC,
+            "void stub(void) {}\n",
+            &["-shared", "-fPIC", &format!("-Wl,-soname,{soname}")],
+            file,
+        )
+    };
+    stub("libgomp.so.1", "libgomp.so.1");
+    let vendored = stub("libvend-1a2b.so.1", "libvend-1a2b.so.1");
+    stub("libcuda.so.1", "libcuda.so.1");
+    stub("libconf.so.1", "libconf.so.1");
+    let conf_lib = stub("libconf.so.1", "libconf-real.so.1");
+    let link = |libs: &[&str], extra: &[&str], out: &str| {
+        let mut args = vec!["-shared", "-fPIC"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(libs);
+        compile_in(dir.path(), CC, EXTENSION, &args, out)
+    };
+    let needs_gomp = link(&["./libgomp.so.1"], &[], "a.so");
+    // auditwheel's layout: vendored libraries found through RPATH $ORIGIN/../<name>.libs.
+    let needs_vendored = link(
+        &["./libvend-1a2b.so.1"],
+        &[
+            "-Wl,-rpath,$ORIGIN/../vendthing.libs",
+            "-Wl,--disable-new-dtags",
+        ],
+        "b.so",
+    );
+    let needs_cuda = link(&["./libcuda.so.1"], &[], "c.so");
+    let needs_conf = link(&["./libconf.so.1"], &[], "d.so");
+    let mut install = pip_install(
+        "RUN pip install vendthing",
+        "vendthing",
+        "0.9",
+        &["cp311-cp311-manylinux_2_17_x86_64"],
+        vec![
+            (
+                "vendthing/_omp.cpython-311-x86_64-linux-gnu.so".into(),
+                needs_gomp,
+            ),
+            (
+                "vendthing/_v.cpython-311-x86_64-linux-gnu.so".into(),
+                needs_vendored,
+            ),
+            ("vendthing.libs/libvend-1a2b.so.1".into(), vendored),
+            (
+                "vendthing/_gpu.cpython-311-x86_64-linux-gnu.so".into(),
+                needs_cuda,
+            ),
+            (
+                "vendthing/_conf.cpython-311-x86_64-linux-gnu.so".into(),
+                needs_conf,
+            ),
+        ],
+    );
+    // A library directory listed through ld.so.conf's include glob.
+    install.entries.extend([
+        Entry::file("etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n"),
+        Entry::dir("etc/ld.so.conf.d"),
+        Entry::file(
+            "etc/ld.so.conf.d/extra.conf",
+            "# extra libraries\n/opt/extra/lib\n",
+        ),
+        Entry::dir("opt/extra/lib"),
+        Entry::exec("opt/extra/lib/libconf.so.1", conf_lib),
+    ]);
+    let report = json_for(&Image::new(vec![glibc_base(), install]));
+    let f = one(&report, "unresolved-library");
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/vendthing/_omp.cpython-311-x86_64-linux-gnu.so"
+        )])
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("libgomp.so.1 needed by 1 file")
+            && message.contains("cannot open shared object file"),
+        "{message}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("apt-get install libgomp1")
+    );
+    let v = elf(
+        &report,
+        &format!("/{SITE}/vendthing/_v.cpython-311-x86_64-linux-gnu.so"),
+    );
+    assert_eq!(
+        v["resolved"]["libvend-1a2b.so.1"],
+        format!("/{SITE}/vendthing.libs/libvend-1a2b.so.1")
+    );
+    let c = elf(
+        &report,
+        &format!("/{SITE}/vendthing/_conf.cpython-311-x86_64-linux-gnu.so"),
+    );
+    assert_eq!(c["resolved"]["libconf.so.1"], "/opt/extra/lib/libconf.so.1");
+    let g = elf(
+        &report,
+        &format!("/{SITE}/vendthing/_gpu.cpython-311-x86_64-linux-gnu.so"),
+    );
+    assert_eq!(g["resolved"]["libcuda.so.1"], "injected");
+    let dist = &report["python"]["distributions"][0];
+    assert_eq!(
+        dist["vendored"],
+        serde_json::json!([format!("/{SITE}/vendthing.libs/libvend-1a2b.so.1")])
+    );
+}
+
+#[test]
+fn a_program_whose_loader_is_missing() {
+    let program = compile(CC, MAIN, &["-Wl,--dynamic-linker=/opt/nowhere/ld.so.1"]);
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new(
+            "COPY tool /usr/local/bin/tool",
+            vec![Entry::exec("usr/local/bin/tool", program)],
+        ),
+    ]);
+    let report = json_for(&image);
+    let f = one(&report, "interpreter-missing");
+    assert_eq!(f["paths"], serde_json::json!(["/usr/local/bin/tool"]));
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("/opt/nowhere/ld.so.1")
+    );
+    assert_eq!(compatibility(&report).len(), 1, "{:#}", report["findings"]);
+}
+
+#[test]
+fn an_aarch64_wheel_in_an_amd64_image() {
+    let arm = extension(AARCH64);
+    let mut install = pip_install(
+        "RUN pip install --platform manylinux2014_aarch64 armthing",
+        "armthing",
+        "1.0",
+        &["cp311-cp311-manylinux2014_aarch64"],
+        vec![(
+            "armthing/_a.cpython-311-aarch64-linux-gnu.so".into(),
+            arm.clone(),
+        )],
+    );
+    // A cross toolchain's sysroot is meant to hold another architecture's files.
+    install
+        .entries
+        .push(Entry::exec("usr/aarch64-linux-gnu/lib/libcross.so", arm));
+    let report = json_for(&Image::new(vec![glibc_base(), install]));
+    let f = one(&report, "arch-mismatch");
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/armthing/_a.cpython-311-aarch64-linux-gnu.so"
+        )])
+    );
+    assert!(
+        f["message"].as_str().unwrap().contains("aarch64")
+            && f["message"].as_str().unwrap().contains("linux/amd64")
+    );
+    assert!(f["fix"].as_str().unwrap().contains("armthing 1.0"));
+    assert_eq!(
+        elf(&report, "/usr/aarch64-linux-gnu/lib/libcross.so")["machine"],
+        "aarch64"
+    );
+    // Its wheel tag is the other architecture's too.
+    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
+    assert!(findings(&report, "unresolved-library").is_empty());
+}
+
+#[test]
+fn an_extension_for_another_python() {
+    let image = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "COPY --from=builder /venv/lib/python3.10/site-packages /usr/local/lib/python3.11/site-packages",
+            "oldthing",
+            "1.0",
+            &["cp310-cp310-manylinux_2_17_x86_64"],
+            vec![
+                (
+                    "oldthing/_old.cpython-310-x86_64-linux-gnu.so".into(),
+                    extension(CC),
+                ),
+                ("oldthing/_ok.abi3.so".into(), extension(CC)),
+                (
+                    "oldthing/_new.cpython-311-x86_64-linux-gnu.so".into(),
+                    extension(CC),
+                ),
+            ],
+        ),
+    ]);
+    let report = json_for(&image);
+    let f = one(&report, "abi-mismatch");
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/oldthing/_old.cpython-310-x86_64-linux-gnu.so"
+        )])
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("cpython-310-x86_64-linux-gnu")
+            && f["message"].as_str().unwrap().contains("3.11")
+    );
+    assert_eq!(
+        compatibility(&report).len(),
+        1,
+        "a cp310 wheel tag is not a platform problem: {:#}",
+        report["findings"]
+    );
+}
+
+#[test]
+fn a_glibc_wheel_in_a_musl_image() {
+    let image = Image::new(vec![
+        musl_base(),
+        pip_install(
+            "RUN pip install gnuthing",
+            "gnuthing",
+            "5.0",
+            &["cp311-cp311-manylinux_2_17_x86_64"],
+            vec![(
+                "gnuthing/_g.cpython-311-x86_64-linux-gnu.so".into(),
+                extension(CC),
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(report["libc"]["family"], "musl");
+    let f = one(&report, "glibc-in-musl-image");
+    assert!(
+        f["message"].as_str().unwrap().contains("libc.so.6"),
+        "{f:#}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("gnuthing 5.0"));
+    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
+}
+
+/// What the musl loader says of itself when run: "musl libc (x86_64)\nVersion 1.2.3".
+fn host_musl() -> String {
+    let out = Command::new("/lib/ld-musl-x86_64.so.1").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    text.lines()
+        .find_map(|l| l.strip_prefix("Version "))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_clean_musl_image_has_no_compatibility_finding() {
+    let image = Image::new(vec![
+        musl_base(),
+        pip_install(
+            "RUN pip install alpinething",
+            "alpinething",
+            "1.0",
+            &["cp311-cp311-musllinux_1_1_x86_64"],
+            vec![(
+                "alpinething/_a.cpython-311-x86_64-linux-musl.so".into(),
+                extension(MUSL),
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+    assert_eq!(report["libc"]["family"], "musl");
+    assert_eq!(report["libc"]["version"], host_musl());
+    assert_eq!(report["python"]["interpreters"][0]["libc"], "musl");
+    let ext = elf(
+        &report,
+        &format!("/{SITE}/alpinething/_a.cpython-311-x86_64-linux-musl.so"),
+    );
+    assert_eq!(
+        ext["libc"], "musl",
+        "Debian's musl-gcc links plain libc.so, and the image has a musl loader"
+    );
+}
+
+/// The bytes `strip` would remove, as binutils' readelf lists the sections.
+fn readelf_debug_bytes(bytes: &[u8]) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.so");
+    std::fs::write(&path, bytes).unwrap();
+    let out = Command::new("readelf")
+        .args(["-S", "-W"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let l = l.split(']').nth(1)?;
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            let (name, kind, size) = (fields.first()?, fields.get(1)?, fields.get(4)?);
+            let counted = name.starts_with(".debug_") || *name == ".symtab" || *name == ".strtab";
+            (counted && *kind != "NOBITS").then(|| u64::from_str_radix(size, 16).ok())?
+        })
+        .sum()
+}
+
+#[test]
+fn debug_info_counts_what_strip_removes() {
+    let source: String = (0..400)
+        .map(|i| format!("int f{i}(int x) {{ int y = x * {i}; return y + {i}; }}\n"))
+        .collect();
+    let debug = compile(CC, &source, &["-shared", "-fPIC", "-g"]);
+    let stripped = compile(CC, &source, &["-shared", "-fPIC", "-s"]);
+    let expected = readelf_debug_bytes(&debug);
+    assert!(expected > 10_000);
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new(
+            "COPY libs /opt/",
+            vec![
+                Entry::exec("opt/libdebug.so", debug),
+                Entry::exec("opt/libstripped.so", stripped),
+            ],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(elf(&report, "/opt/libdebug.so")["debug_bytes"], expected);
+    assert_eq!(elf(&report, "/opt/libdebug.so")["stripped"], false);
+    assert_eq!(elf(&report, "/opt/libstripped.so")["stripped"], true);
+    assert_eq!(elf(&report, "/opt/libstripped.so")["debug_bytes"], 0);
+    // The base layer's libraries from this machine carry their own symbol tables, if any.
+    let base: u64 = report["elf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["layer"] == 0)
+        .map(|e| e["debug_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(report["categories"]["debug-info"]["bytes"], expected + base);
+}
+
+#[test]
+fn large_elf_files_are_read_in_part_and_give_the_same_facts() {
+    // Bigger than what is captured whole: 20 MB of initialised data between the headers and
+    // the section table.
+    let source = "#include <string.h>\nconst char big[20 << 20] = {1};\nint probe(const char *s) { return (int)strlen(s) + big[7]; }\n";
+    let dir = tempfile::tempdir().unwrap();
+    compile_in(
+        dir.path(),
+        CC,
+        "void stub(void) {}\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libneeded.so.7"],
+        "libneeded.so.7",
+    );
+    let big = compile_in(
+        dir.path(),
+        CC,
+        source,
+        &[
+            "-shared",
+            "-fPIC",
+            "-g",
+            "./libneeded.so.7",
+            "-Wl,-rpath,/opt/x",
+        ],
+        "big.so",
+    );
+    assert!(big.len() > 20 << 20);
+    let whole = pydive::layer::elf::parse(&big).unwrap();
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new("COPY big.so /opt/", vec![Entry::exec("opt/big.so", big)]),
+    ]);
+    let w = common::archive(&image, pydive::fixture::Layout::DockerClassic);
+    for verify in [true, false] {
+        let mut read = common::read_config();
+        read.verify = verify;
+        let report = common::load_with(w.path.to_str().unwrap(), &read);
+        let id = report.image.tree.lookup(b"opt/big.so").unwrap();
+        let info = report
+            .image
+            .final_entry(id)
+            .unwrap()
+            .elf
+            .as_deref()
+            .expect("facts of a large ELF file");
+        assert_eq!(info, &whole, "verify={verify}");
+        assert_eq!(info.needed, ["libneeded.so.7", "libc.so.6"]);
+        // Debian's linker writes RUNPATH, others RPATH.
+        let paths: Vec<&String> = info.rpath.iter().chain(&info.runpath).collect();
+        assert_eq!(paths, ["/opt/x"]);
+        assert!(info.debug_bytes > 0);
+    }
+}
+
+#[test]
+fn garbage_and_truncated_elf_files_are_diagnostics() {
+    let real = extension(CC);
+    let truncated = real[..real.len() / 3].to_vec();
+    let mut garbage = b"\x7fELF".to_vec();
+    garbage.extend(std::iter::repeat_n(0xa5u8, 3000));
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new(
+            "COPY junk /opt/",
+            vec![
+                Entry::exec("opt/truncated.so", truncated),
+                Entry::exec("opt/garbage.so", garbage),
+                Entry::exec("opt/good.so", real),
+            ],
+        ),
+    ]);
+    let report = json_for(&image);
+    let noted: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert!(noted.contains(&"/opt/garbage.so"), "{noted:?}");
+    assert!(elf(&report, "/opt/good.so")["libc"] == "glibc");
+}
+
+#[test]
+fn debug_info_static_libraries_and_test_suites_are_findings() {
+    let source: String = (0..12_000)
+        .map(|i| format!("int f{i}(int x) {{ int y = x * {i}; return y + {i}; }}\n"))
+        .collect();
+    let unstripped = compile(CC, &source, &["-shared", "-fPIC", "-g"]);
+    let debug = readelf_debug_bytes(&unstripped);
+    assert!(
+        debug >= 1_000_000,
+        "the fixture must carry at least a megabyte of debug info"
+    );
+    let archive = {
+        let dir = tempfile::tempdir().unwrap();
+        let object = common::elf::compile_in(dir.path(), CC, &source, &["-c", "-g"], "big.o");
+        std::fs::write(dir.path().join("big.o"), &object).unwrap();
+        let status = Command::new("ar")
+            .args(["rcs", "libbig.a", "big.o"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(dir.path().join("libbig.a")).unwrap()
+    };
+    let tests: Vec<(String, Vec<u8>)> = (0..4)
+        .map(|i| (format!("bigpkg/tests/test_{i}.py"), vec![b'#'; 300_000]))
+        .collect();
+    let mut install = pip_install(
+        "RUN pip install bigpkg",
+        "bigpkg",
+        "1.0",
+        &["py3-none-any"],
+        tests,
+    );
+    install.entries.push(Entry::exec(
+        format!("{SITE}/bigpkg/_native.cpython-311-x86_64-linux-gnu.so"),
+        unstripped,
+    ));
+    install
+        .entries
+        .push(Entry::file("usr/local/lib/libbig.a", archive.clone()));
+    let report = json_for(&Image::new(vec![glibc_base(), install]));
+
+    let f = one(&report, "debug-info");
+    assert_eq!(f["bytes"], debug);
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/bigpkg/_native.cpython-311-x86_64-linux-gnu.so"
+        )])
+    );
+    let f = one(&report, "static-libs");
+    assert_eq!(f["bytes"], archive.len() as u64);
+    let f = one(&report, "tests-in-site-packages");
+    assert_eq!(f["bytes"], 4 * 300_000);
+    assert_eq!(f["path_count"], 4);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+}
+
+#[test]
+fn a_musl_program_with_its_own_loader_in_a_glibc_image_is_fine() {
+    // Debian's musl package: the musl loader beside glibc, and a program built with musl-gcc.
+    // It runs as a process of its own, so it loads; a musl *library* would not.
+    let mut base = glibc_base();
+    base.entries.extend([
+        Entry::dir("usr/lib/x86_64-linux-musl"),
+        Entry::exec(
+            "usr/lib/x86_64-linux-musl/libc.so",
+            host_file("/lib/ld-musl-x86_64.so.1"),
+        ),
+        Entry::symlink("usr/lib/ld-musl-x86_64.so.1", "x86_64-linux-musl/libc.so"),
+    ]);
+    let image = Image::new(vec![
+        base,
+        Layer::new(
+            "COPY tool /usr/local/bin/",
+            vec![Entry::exec(
+                "usr/local/bin/musl-tool",
+                compile(MUSL, MAIN, &[]),
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+    let tool = elf(&report, "/usr/local/bin/musl-tool");
+    assert_eq!(tool["libc"], "musl");
+    assert_eq!(tool["resolved"]["libc.so"], "/lib/ld-musl-x86_64.so.1");
+    assert_eq!(report["libc"]["family"], "glibc");
+}
