@@ -638,3 +638,56 @@ fn bearer_tokens_anonymous_and_for_a_login() {
     );
     assert!(!closed.issued.lock().unwrap().is_empty());
 }
+
+#[test]
+fn login_and_cache_options_are_checked_before_anything_is_read() {
+    let cases: [(&[&str], Option<&str>, &str); 4] = [
+        (
+            &["--username", "alice"],
+            None,
+            "--username needs --password-stdin",
+        ),
+        (
+            &["--password-stdin"],
+            Some("pw\n"),
+            "--password-stdin needs --username",
+        ),
+        (
+            &["--username", "alice", "--password-stdin"],
+            Some(""),
+            "held no password",
+        ),
+        (
+            &["--username", "alice", "--password-stdin", "-"],
+            Some("pw\n"),
+            "standard input",
+        ),
+    ];
+    for (args, stdin, expected) in cases {
+        let mut cmd = pydive();
+        cmd.arg("report").args(args);
+        if !args.contains(&"-") {
+            cmd.arg("docker://127.0.0.1:9/never/contacted:1");
+        }
+        cmd.write_stdin(stdin.unwrap_or("").to_string());
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    let out = pydive()
+        .env("PYDIVE_CACHE_MAX", "lots")
+        .args(["report", "docker://127.0.0.1:9/never/contacted:1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("PYDIVE_CACHE_MAX=lots"), "{err}");
+    for empty in ["docker://", "docker-daemon:"] {
+        let out = pydive().args(["report", empty]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("needs an image name"), "{err}");
+    }
+}

@@ -8,8 +8,15 @@ use common::{archive, json, json_of, load_with, read_config};
 use pydive::fixture::{Entry, Image, Layer, Layout};
 use serde_json::Value;
 
+const LIBC: &[u8] = include_bytes!("../assets/elf/libc.so.6");
+const LOADER: &[u8] = include_bytes!("../assets/elf/ld-linux-x86-64.so.2");
+const PYTHON: &[u8] = include_bytes!("../assets/elf/python3.11");
+const MUSL_EXTENSION: &[u8] =
+    include_bytes!("../assets/elf/_speedups.cpython-311-x86_64-linux-musl.so");
+
 /// Uncompressed layers, as a daemon stores and exports them, so that even the layer digests
-/// and blob sizes agree everywhere.
+/// and blob sizes agree everywhere. Real ELF files, so that the linkage facts and a
+/// compatibility finding (a musl extension in a glibc image) are compared too.
 fn image(tag: &str) -> Image {
     let mut image = Image::new(vec![
         Layer::new(
@@ -18,6 +25,14 @@ fn image(tag: &str) -> Image {
                 Entry::dir("usr"),
                 Entry::dir("usr/bin"),
                 Entry::exec("usr/bin/python3.12", vec![0x7f; 4000]),
+                Entry::dir("lib64"),
+                Entry::exec("lib64/ld-linux-x86-64.so.2", LOADER),
+                Entry::dir("lib"),
+                Entry::dir("lib/x86_64-linux-gnu"),
+                Entry::exec("lib/x86_64-linux-gnu/libc.so.6", LIBC),
+                Entry::dir("usr/local"),
+                Entry::dir("usr/local/bin"),
+                Entry::exec("usr/local/bin/python3.11", PYTHON),
                 Entry::dir("usr/include"),
                 Entry::file("usr/include/Python.h", vec![b'#'; 1200]),
                 Entry::dir("tmp"),
@@ -36,6 +51,13 @@ fn image(tag: &str) -> Image {
                 Entry::file("usr/lib/libdup-copy.so", vec![3; 1500]),
                 Entry::hardlink("usr/lib/libhard.so", "usr/lib/libdup.so"),
                 Entry::symlink("usr/bin/python3", "python3.12"),
+                Entry::dir("usr/local/lib"),
+                Entry::dir("usr/local/lib/python3.11"),
+                Entry::dir("usr/local/lib/python3.11/site-packages"),
+                Entry::exec(
+                    "usr/local/lib/python3.11/site-packages/_speedups.cpython-311-x86_64-linux-musl.so",
+                    MUSL_EXTENSION,
+                ),
             ],
         ),
         Layer::new(
@@ -69,6 +91,12 @@ fn one_image_gives_the_same_report_from_every_transport() {
     let (baseline, _) = without_reference(json(w.path.to_str().unwrap()));
     assert_eq!(baseline["waste"]["deleted_bytes"], 3000);
     assert_eq!(baseline["waste"]["duplicate_reclaimable_bytes"], 1500);
+    assert_eq!(baseline["libc"]["family"], "glibc", "{}", baseline["libc"]);
+    assert!(
+        baseline["elf"].as_array().unwrap().len() >= 4,
+        "{}",
+        baseline["elf"]
+    );
     assert!(!baseline["findings"].as_array().unwrap().is_empty());
 
     let mut reports: Vec<(String, Value)> = Vec::new();
