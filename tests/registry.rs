@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::services::{Registry, TokenGate, base64, need, unique};
+use common::services::{Registry, TokenGate, base64, need, tls_files, unique};
 use common::{archive, json, json_of, load_with, pydive, read_config};
 use pydive::cli::ReadConfig;
 use pydive::fixture::{self, Entry, Image, Layer, Layout};
@@ -690,4 +690,64 @@ fn login_and_cache_options_are_checked_before_anything_is_read() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("needs an image name"), "{err}");
     }
+}
+
+#[test]
+fn a_registry_over_https_with_its_own_certificate_authority() {
+    let certs = tempfile::tempdir().unwrap();
+    let Some((ca, cert, key)) = need("openssl", tls_files(certs.path())) else {
+        return;
+    };
+    let Some(registry) = need(
+        "docker-registry over TLS",
+        Registry::start_with_tls(&cert, &key),
+    ) else {
+        return;
+    };
+    let w = archive(&image(Layer::gzip), Layout::DockerClassic);
+    let expected = tree_only(json(w.path.to_str().unwrap()));
+    // skopeo speaks HTTPS to it (without checking the certificate).
+    let reference = registry.push(
+        &format!("docker-archive:{}", w.path.display()),
+        &format!("{}:1", unique("tls")),
+        &[],
+    );
+    let home = tempfile::tempdir().unwrap();
+    let empty = home.path().join("no-certs");
+    fs::create_dir_all(&empty).unwrap();
+
+    // The server speaks only TLS: a report means HTTPS worked, rustls on ring, its CA trusted.
+    let out = report(
+        &reference,
+        home.path(),
+        &[("SSL_CERT_FILE", &ca), ("SSL_CERT_DIR", &empty)],
+        &[],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(tree_only(v), expected);
+
+    // With the system's CAs only, the certificate is refused, and said to be: no quiet fall
+    // back to HTTP.
+    let out = report(&reference, home.path(), &[], &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("certificate") && err.contains("not trusted"),
+        "{err}"
+    );
+
+    // --insecure: the certificate is not checked.
+    let out = report(&reference, home.path(), &[], &["--insecure"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -65,12 +65,14 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
         .parse()
         .map_err(|e| anyhow!("docker://{name}: not an image reference ({e})"))?;
     let registry = reference.resolve_registry().to_string();
-    let plain_http = allows_plain_http(&registry, opts.fetch.insecure);
+    let may_use_http = allows_plain_http(&registry, opts.fetch.insecure);
+    let loopback = allows_plain_http(&registry, false);
     let (credentials, cred_origin) = auth::find(&registry, opts.fetch.credentials.as_ref());
-    let ctx = Remote {
+    let mut ctx = Remote {
         origin: format!("docker://{}", reference.whole()),
         registry: registry.clone(),
-        plain_http,
+        plain_http: false,
+        may_use_http,
         credentials: cred_origin,
     };
     super::install_tls_provider();
@@ -81,25 +83,42 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
         .enable_all()
         .build()
         .context("cannot start the network runtime")?;
-    let client = Client::try_from(ClientConfig {
-        protocol: if plain_http {
-            ClientProtocol::HttpsExcept(vec![registry.clone()])
-        } else {
-            ClientProtocol::Https
-        },
-        connect_timeout: Some(Duration::from_secs(30)),
-        read_timeout: Some(Duration::from_secs(300)),
-        user_agent: concat!("pydive/", env!("CARGO_PKG_VERSION")),
-        ..ClientConfig::default()
-    })
-    .map_err(|e| ctx.explain(e))?;
+    let client_for = |plain_http: bool| {
+        Client::try_from(ClientConfig {
+            protocol: if plain_http {
+                ClientProtocol::HttpsExcept(vec![registry.clone()])
+            } else {
+                ClientProtocol::Https
+            },
+            // An --insecure registry's certificate is not checked (as Docker does).
+            accept_invalid_certificates: opts.fetch.insecure,
+            // On the loopback interface a connection is instant, or not going to happen.
+            connect_timeout: Some(Duration::from_secs(if loopback { 5 } else { 30 })),
+            read_timeout: Some(Duration::from_secs(300)),
+            user_agent: concat!("pydive/", env!("CARGO_PKG_VERSION")),
+            ..ClientConfig::default()
+        })
+    };
     let registry_auth = match &credentials {
         Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.expose().to_string()),
         None => RegistryAuth::Anonymous,
     };
-    runtime
-        .block_on(client.auth(&reference, &registry_auth, RegistryOperation::Pull))
-        .map_err(|e| ctx.explain(e))?;
+    // HTTPS first; plain HTTP only where allowed, and only when HTTPS cannot connect at all
+    // (an untrusted certificate is reported, not worked around).
+    let mut client = client_for(false).map_err(|e| ctx.explain(e))?;
+    match runtime.block_on(client.auth(&reference, &registry_auth, RegistryOperation::Pull)) {
+        Ok(_) => {}
+        Err(OciDistributionError::RequestError(e))
+            if may_use_http && e.is_connect() && !is_certificate_error(&e) =>
+        {
+            ctx.plain_http = true;
+            client = client_for(true).map_err(|e| ctx.explain(e))?;
+            runtime
+                .block_on(client.auth(&reference, &registry_auth, RegistryOperation::Pull))
+                .map_err(|e| ctx.explain(e))?;
+        }
+        Err(e) => return Err(ctx.explain(e)),
+    }
 
     let (top, top_digest) = runtime
         .block_on(client.pull_manifest_raw(&reference, &registry_auth, ACCEPT))
@@ -143,7 +162,10 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
 struct Remote {
     origin: String,
     registry: String,
+    /// Talking plain HTTP (after HTTPS could not connect).
     plain_http: bool,
+    /// Loopback, or --insecure.
+    may_use_http: bool,
     credentials: Origin,
 }
 
@@ -203,12 +225,17 @@ impl Remote {
             OciDistributionError::RequestError(req) => {
                 let scheme = if self.plain_http { "http" } else { "https" };
                 let cause = root_cause(req);
-                let hint = if !self.plain_http {
+                let hint = if !self.may_use_http {
                     "; if it speaks plain HTTP, pass --insecure"
                 } else {
                     ""
                 };
-                if req.is_connect() || req.is_timeout() {
+                if is_certificate_error(req) {
+                    anyhow!(
+                        "{origin}: the certificate of https://{registry} is not trusted ({cause}); \
+                         add its CA to the system's certificates or SSL_CERT_FILE, or pass --insecure"
+                    )
+                } else if req.is_connect() || req.is_timeout() {
                     anyhow!(
                         "{origin}: cannot reach the registry at {scheme}://{registry} ({cause}){hint}"
                     )
@@ -219,6 +246,24 @@ impl Remote {
             other => anyhow!("{origin}: {}", one_line(&other.to_string())),
         }
     }
+}
+
+/// Whether TLS failed because the server's certificate was not accepted.
+fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = at {
+        if let Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented) =
+            err.downcast_ref::<rustls::Error>()
+        {
+            return true;
+        }
+        // An io::Error hides the error it wraps from `source()`.
+        at = match err.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

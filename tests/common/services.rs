@@ -266,18 +266,26 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Result<Registry, String> {
-        Self::start_with(None)
+        Self::start_with(None, None)
     }
 
     /// A registry that wants this user name and password (htpasswd, bcrypt).
     pub fn start_with_login(user: &str, password: &str) -> Result<Registry, String> {
-        Self::start_with(Some((user.to_string(), password.to_string())))
+        Self::start_with(Some((user.to_string(), password.to_string())), None)
     }
 
-    fn start_with(login: Option<(String, String)>) -> Result<Registry, String> {
+    /// A registry that speaks only HTTPS, with this certificate and key (PEM files).
+    pub fn start_with_tls(certificate: &Path, key: &Path) -> Result<Registry, String> {
+        Self::start_with(None, Some((certificate, key)))
+    }
+
+    fn start_with(
+        login: Option<(String, String)>,
+        tls: Option<(&Path, &Path)>,
+    ) -> Result<Registry, String> {
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::try_start(login.clone()) {
+            match Self::try_start(login.clone(), tls) {
                 Ok(r) => return Ok(r),
                 Err(e) => last = e,
             }
@@ -285,7 +293,10 @@ impl Registry {
         Err(last)
     }
 
-    fn try_start(login: Option<(String, String)>) -> Result<Registry, String> {
+    fn try_start(
+        login: Option<(String, String)>,
+        tls: Option<(&Path, &Path)>,
+    ) -> Result<Registry, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let d = dir.path();
         let port = TcpListener::bind("127.0.0.1:0")
@@ -304,6 +315,13 @@ impl Registry {
                 d.join("htpasswd").display()
             ));
         }
+        if let Some((certificate, key)) = tls {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                certificate.display(),
+                key.display()
+            ));
+        }
         std::fs::write(d.join("config.yml"), config).map_err(|e| e.to_string())?;
         let log = d.join("registry.log");
         let mut child = dies_with_parent(
@@ -317,7 +335,8 @@ impl Registry {
         .spawn()
         .map_err(|e| format!("cannot run docker-registry: {e}"))?;
         let ready = wait_for(&mut child, "docker-registry", &log, || {
-            matches!(http_status_tcp(port, "/v2/"), Some(200 | 401))
+            // A TLS-only server answers plain HTTP with 400.
+            matches!(http_status_tcp(port, "/v2/"), Some(200 | 401 | 400))
         });
         if let Err(e) = ready {
             stop(&mut child);
@@ -460,6 +479,10 @@ fn gate_one(
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
+    // A TLS handshake: this front speaks plain HTTP only, so hang up as a web server would.
+    if conn.peek(&mut byte)? == 1 && byte[0] == 0x16 {
+        return Ok(());
+    }
     while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
         if conn.read(&mut byte)? == 0 {
             return Ok(());
@@ -532,4 +555,54 @@ fn gate_one(
     conn.write_all(&answer[..split])?;
     conn.write_all(b"\r\nConnection: close")?;
     conn.write_all(&answer[split..])
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1 signed by it, made with
+/// openssl in `dir`: returns (CA certificate, server certificate, server key).
+pub fn tls_files(dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let (cert, key, csr) = (
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        dir.join("server.csr"),
+    );
+    let ext = dir.join("server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=pydive test CA", "-keyout"])
+        .arg(&ca_key)
+        .arg("-out")
+        .arg(&ca))?;
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr))?;
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-CAcreateserial", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&ca)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert))?;
+    Ok((ca, cert, key))
 }
