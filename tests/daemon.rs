@@ -203,6 +203,36 @@ fn podman_exports_through_its_docker_api() {
 }
 
 #[test]
+fn a_daemon_over_tcp() {
+    let Some(podman) = need("a Podman service on TCP", Podman::start_on_tcp()) else {
+        return;
+    };
+    let name = unique("tcp");
+    let w = archive(&image(&name, Layer::gzip), Layout::DockerClassic);
+    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let loaded = podman.cli.load(&w.path, &format!("{name}:1"));
+    assert!(podman.host().starts_with("tcp://127.0.0.1:"));
+    let out = pydive()
+        .env("DOCKER_HOST", podman.host())
+        .args([
+            "report",
+            "--format",
+            "json",
+            &format!("docker-daemon:{}", loaded.tag),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_exported_layers(&v);
+    assert_eq!(tree_only(v), expected);
+}
+
+#[test]
 fn podman_cannot_export_zstd_layers_and_says_so() {
     let Some(podman) = need("a Podman service", Podman::start()) else {
         return;

@@ -471,6 +471,14 @@ fn a_registry_that_wants_a_login() {
     let path_buf = std::path::PathBuf::from(&path);
     cmd_env.push(("PATH", path_buf.as_path()));
     ok(report(&reference, home, &cmd_env, &[], None), "credHelpers");
+
+    // The same helper as the store for every registry (credsStore).
+    fs::write(
+        helper_config.join("config.json"),
+        serde_json::json!({"credsStore": "pydivetest"}).to_string(),
+    )
+    .unwrap();
+    ok(report(&reference, home, &cmd_env, &[], None), "credsStore");
 }
 
 #[test]
@@ -566,6 +574,20 @@ fn no_cache_leaves_nothing_and_the_cache_command_shows_and_clears() {
     assert!(cleared.status.success());
     assert!(String::from_utf8_lossy(&cleared.stdout).contains("removed 2 blobs"));
     assert!(cached_blobs(&cache).is_empty());
+
+    // A cache limit smaller than any layer (1 byte) keeps nothing.
+    let small = pydive()
+        .env("PYDIVE_CACHE_DIR", &cache)
+        .env("PYDIVE_CACHE_MAX", "1")
+        .args(["report", &reference])
+        .output()
+        .unwrap();
+    assert!(small.status.success());
+    assert!(
+        cached_blobs(&cache).is_empty(),
+        "{:?}",
+        cached_blobs(&cache)
+    );
 }
 
 #[test]

@@ -175,10 +175,28 @@ pub struct Podman {
 }
 
 impl Podman {
+    /// On a unix socket of its own.
     pub fn start() -> Result<Podman, String> {
+        Self::start_on(None)
+    }
+
+    /// Listening on a loopback TCP port instead (`tcp://127.0.0.1:PORT`, plain HTTP).
+    pub fn start_on_tcp() -> Result<Podman, String> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        Self::start_on(Some(port))
+    }
+
+    fn start_on(port: Option<u16>) -> Result<Podman, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let d = dir.path();
         let socket = d.join("podman.sock");
+        let uri = match port {
+            Some(port) => format!("tcp://127.0.0.1:{port}"),
+            None => format!("unix://{}", socket.display()),
+        };
         let log = d.join("service.log");
         let mut child = dies_with_parent(
             Command::new("podman")
@@ -199,21 +217,20 @@ impl Podman {
                     "service",
                     "--time=0",
                 ])
-                .arg(format!("unix://{}", socket.display()))
+                .arg(&uri)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?),
         )
         .spawn()
         .map_err(|e| format!("cannot run podman: {e}"))?;
-        wait_for(&mut child, "podman system service", &log, || {
-            http_ok_unix(&socket, "/_ping")
+        wait_for(&mut child, "podman system service", &log, || match port {
+            Some(port) => http_status_tcp(port, "/_ping") == Some(200),
+            None => http_ok_unix(&socket, "/_ping"),
         })?;
         Ok(Podman {
             child,
-            cli: DockerCli {
-                host: Some(format!("unix://{}", socket.display())),
-            },
+            cli: DockerCli { host: Some(uri) },
             dir,
         })
     }
