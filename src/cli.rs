@@ -106,7 +106,7 @@ struct ReadArgs {
     /// Read the registry password from standard input.
     #[arg(long, global = true)]
     password_stdin: bool,
-    /// Allow plain HTTP to a registry that is not on the loopback interface.
+    /// Allow plain HTTP, or an untrusted certificate, for a registry not on the loopback interface.
     #[arg(long, global = true)]
     insecure: bool,
     /// Neither use nor fill the cache of downloaded layers.

@@ -168,7 +168,8 @@ pub struct FetchOptions {
     pub pull: PullPolicy,
     /// `--username` with `--password-stdin`; otherwise the credential files are read.
     pub credentials: Option<Credentials>,
-    /// Plain HTTP to a registry that is not on the loopback interface.
+    /// A registry that is not on the loopback interface may use plain HTTP, or a certificate
+    /// no CA vouches for (`--insecure`).
     pub insecure: bool,
     /// Where downloaded blobs are kept, by digest; `None` with `--no-cache`.
     pub cache: Option<cache::CacheConfig>,
@@ -294,10 +295,10 @@ fn scan_store(
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    while let Some(&(size, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let layer = &resolved.layers[i];
                         done.push((i, scan_layer(layer).with_context(|| layer.describe())));
-                        bar.inc(order.iter().find(|o| o.1 == i).map_or(0, |o| o.0));
+                        bar.inc(size);
                     }
                     done
                 })
