@@ -155,6 +155,41 @@ fn the_daemon_pulls_a_missing_image_and_reports_a_failed_pull() {
         .output()
         .unwrap();
     assert!(listed.status.success(), "the daemon did not keep the pull");
+    let first_id = String::from_utf8_lossy(&listed.stdout).trim().to_string();
+    let _first = docker.remove_on_drop(&first_id);
+
+    // The tag moves to another image. --pull missing keeps what the daemon has; --pull always
+    // asks for the new one; --pull never only looks.
+    let mut changed = image(&name, |l| l);
+    changed.layers.push(Layer::new(
+        "RUN echo v2 > /version",
+        vec![Entry::file("version", b"v2\n")],
+    ));
+    let w2 = archive(&changed, Layout::DockerClassic);
+    registry.push(
+        &format!("docker-archive:{}", w2.path.display()),
+        &format!("{name}:1"),
+        &[],
+    );
+    let layers = |args: &[&str]| {
+        let out = pydive()
+            .args(["report", "--format", "json"])
+            .args(args)
+            .arg(format!("docker-daemon:{pulled}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["image"]["layers"].as_array().unwrap().len()
+    };
+    assert_eq!(layers(&[]), 3);
+    assert_eq!(layers(&["--pull", "never"]), 3);
+    assert_eq!(layers(&["--pull", "always"]), 4);
+    assert_eq!(layers(&["--pull", "never"]), 4);
 
     // A tag the registry does not have: the daemon's own message, on one line.
     let missing = format!("{}/{name}:nope", registry.address());

@@ -244,12 +244,15 @@ fn pull(
         .from_image(name)
         .build();
     let slow = docker.clone().with_timeout(Duration::from_secs(SLOW));
-    let status = progress.bytes(format!("pulling {name}"), None);
+    let status = progress.spinner(format!("{address}: pulling {name}"));
     let mut bars = HashMap::new();
     let result = runtime.block_on(async {
         let mut events = slow.create_image(Some(options), None, credentials);
         while let Some(event) = events.next().await {
             let event = event?;
+            if let Some(text) = &event.status {
+                status.set_message(format!("{address}: pulling {name}: {}", one_line(text)));
+            }
             if let (Some(id), Some(detail)) = (&event.id, &event.progress_detail) {
                 if let (Some(current), Some(total)) = (detail.current, detail.total) {
                     let bar = bars.entry(id.clone()).or_insert_with(|| {

@@ -44,6 +44,23 @@ impl Progress {
         bar
     }
 
+    /// A spinner with a message, for work without a measure.
+    pub fn spinner(&self, message: impl Into<String>) -> ProgressBar {
+        let Some(multi) = &self.multi else {
+            return ProgressBar::hidden();
+        };
+        let bar = multi.add(
+            ProgressBar::new_spinner()
+                .with_style(
+                    ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                )
+                .with_message(message.into()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
     /// A bar counting items (layers).
     pub fn count(&self, message: impl Into<String>, total: u64) -> ProgressBar {
         let Some(multi) = &self.multi else {
