@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 
 use crate::cli::{Command, ReadConfig};
 use crate::report::{self, Format, Report};
-use crate::source::{self, Input, Platform, Progress, ReadOptions, Transport};
+use crate::source::cache::{self, CacheConfig};
+use crate::source::{self, Counters, Input, ReadOptions, Transport};
 
 /// The demo image: built by `cargo run --example build_demo` from the fixture builder.
 pub const DEMO_IMAGE: &[u8] = include_bytes!("../assets/demo.tar");
@@ -46,31 +47,30 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 input: Input::Embedded(DEMO_IMAGE),
                 reference: None,
             };
-            let read = ReadConfig {
-                verify: true,
-                platform: Platform::host(),
-            };
             match format {
                 Some(format) => {
-                    let report = load(&source, &read)?;
+                    let report = load(&source, &ReadConfig::default())?;
                     emit(None, |out| report::write(&report, format, out))?;
                 }
-                None => return explore(source, read),
+                None => return explore(source, ReadConfig::default()),
             }
         }
+        Command::Cache { clear, config } => cache(clear, config.as_ref())?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The explorer when standard output is a terminal, else the text report.
-fn explore(source: Transport, read: ReadConfig) -> Result<ExitCode> {
+fn explore(source: Transport, mut read: ReadConfig) -> Result<ExitCode> {
     if !io::stdout().is_terminal() {
         let report = load(&source, &read)?;
         emit(None, |out| report::write(&report, Format::Text, out))?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::tui::run(source.to_string(), move |progress| {
-        load_with_progress(&source, &read, Some(progress))
+    // The explorer shows its own progress; bars on standard error would draw over it.
+    read.fetch.progress = false;
+    crate::tui::run(source.to_string(), move |counters| {
+        load_with_progress(&source, &read, Some(counters))
     })
 }
 
@@ -79,21 +79,50 @@ pub fn load(source: &Transport, read: &ReadConfig) -> Result<Report> {
     load_with_progress(source, read, None)
 }
 
-/// Reads and analyses an image, counting walked layers in `progress` as it goes.
+/// Reads and analyses an image, counting walked layers in `counters` as it goes.
 pub fn load_with_progress(
     source: &Transport,
     read: &ReadConfig,
-    progress: Option<&Progress>,
+    counters: Option<&Counters>,
 ) -> Result<Report> {
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
         keep_content: &crate::analysis::wants_content,
         inspect_elf: true,
-        progress,
+        fetch: &read.fetch,
+        counters,
     };
     let image = source::read_image(source, &opts)?;
     Ok(Report::new(image))
+}
+
+/// `pydive cache [info|clear]`.
+fn cache(clear: bool, config: Option<&CacheConfig>) -> Result<()> {
+    let Some(config) = config else {
+        anyhow::bail!("no cache directory: set PYDIVE_CACHE_DIR or HOME");
+    };
+    let size = |bytes| humansize::format_size(bytes, humansize::BINARY);
+    let mut out = io::stdout().lock();
+    if clear {
+        let (blobs, bytes) = cache::clear(config)?;
+        writeln!(
+            out,
+            "removed {blobs} blobs ({}) from {}",
+            size(bytes),
+            config.dir.display()
+        )?;
+    } else {
+        let (blobs, bytes) = cache::usage(config)?;
+        writeln!(
+            out,
+            "{}: {blobs} blobs, {} (limit {}, PYDIVE_CACHE_MAX)",
+            config.dir.display(),
+            size(bytes),
+            size(config.max_bytes)
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes to a file, or to standard output.

@@ -1,14 +1,16 @@
 //! Command line: raw clap arguments, turned into one validated `Command` here so that nothing
 //! downstream parses a string.
 
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::findings::Severity;
 use crate::report::Format;
-use crate::source::{Platform, Transport};
+use crate::source::cache::{self, CacheConfig};
+use crate::source::{Credentials, FetchOptions, Password, Platform, PullPolicy, Transport};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -16,7 +18,7 @@ use crate::source::{Platform, Transport};
     version,
     about = "See where a Python container image's bytes went, and whether its compiled code will load",
     args_conflicts_with_subcommands = true,
-    after_help = "IMAGE is spelled as skopeo spells it: docker-archive:PATH (or a bare path, or - for standard input), oci:DIR[:TAG], oci-archive:PATH[:TAG]."
+    after_help = "IMAGE is spelled as skopeo spells it: docker-archive:PATH (or a bare path, or - for standard input), oci:DIR[:TAG], oci-archive:PATH[:TAG], docker-daemon:NAME[:TAG] (or a bare NAME[:TAG] that is not a path), docker://[REGISTRY/]REPO[:TAG|@DIGEST]."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -60,6 +62,26 @@ enum Sub {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
+    /// Show or empty the cache of layers downloaded from registries.
+    Cache {
+        #[command(subcommand)]
+        action: Option<CacheAction>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheAction {
+    /// Where the cache is, and what it holds (the default).
+    Info,
+    /// Remove every cached blob.
+    Clear,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum PullArg {
+    Missing,
+    Always,
+    Never,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -68,9 +90,32 @@ struct ReadArgs {
     #[arg(long, global = true)]
     platform: Option<String>,
     /// Do not check layer digests. On local uncompressed tarballs file contents are then
-    /// skipped, which is much faster, but duplicate content is not looked for.
+    /// skipped, which is much faster, but duplicate content is not looked for. Registry
+    /// downloads are always checked.
     #[arg(long, global = true)]
     no_verify: bool,
+    /// The Docker or Podman daemon: unix:///PATH, tcp://HOST:PORT, https://HOST:PORT
+    /// (default: DOCKER_HOST, then /var/run/docker.sock, then the Podman sockets).
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    host: Option<String>,
+    /// When the daemon pulls the image first [default: missing].
+    #[arg(long, global = true, value_enum)]
+    pull: Option<PullArg>,
+    /// Registry user name, with the password on standard input (--password-stdin).
+    #[arg(long, global = true, value_name = "NAME")]
+    username: Option<String>,
+    /// Read the registry password from standard input.
+    #[arg(long, global = true)]
+    password_stdin: bool,
+    /// Allow plain HTTP, or an untrusted certificate, for a registry not on the loopback interface.
+    #[arg(long, global = true)]
+    insecure: bool,
+    /// Neither use nor fill the cache of downloaded layers.
+    #[arg(long, global = true)]
+    no_cache: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
 }
 
 /// The lowest severity that makes `pydive audit` exit with 1.
@@ -97,10 +142,24 @@ impl FailOn {
 pub struct ReadConfig {
     pub verify: bool,
     pub platform: Platform,
+    /// Daemon, registry, cache and progress settings.
+    pub fetch: FetchOptions,
+}
+
+impl Default for ReadConfig {
+    /// Verified, for this machine's platform, no cache, no progress bars.
+    fn default() -> Self {
+        ReadConfig {
+            verify: true,
+            platform: Platform::host(),
+            fetch: FetchOptions::default(),
+        }
+    }
 }
 
 /// What to do, validated.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // built once per run
 pub enum Command {
     Report {
         source: Transport,
@@ -119,18 +178,97 @@ pub enum Command {
     Explore { source: Transport, read: ReadConfig },
     /// The demo image: explored, or printed in `format`.
     Demo { format: Option<Format> },
+    /// `pydive cache [info|clear]`; `None` when there is no cache directory.
+    Cache {
+        clear: bool,
+        config: Option<CacheConfig>,
+    },
 }
 
 impl ReadArgs {
-    fn validate(&self) -> Result<ReadConfig> {
+    /// Options given after the subcommand win over those before it.
+    fn merge(self, before: ReadArgs) -> ReadArgs {
+        ReadArgs {
+            platform: self.platform.or(before.platform),
+            no_verify: self.no_verify || before.no_verify,
+            host: self.host.or(before.host),
+            pull: self.pull.or(before.pull),
+            username: self.username.or(before.username),
+            password_stdin: self.password_stdin || before.password_stdin,
+            insecure: self.insecure || before.insecure,
+            no_cache: self.no_cache || before.no_cache,
+            quiet: self.quiet || before.quiet,
+        }
+    }
+
+    fn validate(&self, source: &Transport) -> Result<ReadConfig> {
+        let credentials = match (&self.username, self.password_stdin) {
+            (Some(_), _) | (None, true) if is_stdin(source) => {
+                bail!(
+                    "--password-stdin and --username cannot be used with an image on standard input"
+                )
+            }
+            (Some(username), true) => {
+                let mut password = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut password)
+                    .context("cannot read the password from standard input")?;
+                let password = password.trim_end_matches(['\n', '\r']).to_string();
+                if password.is_empty() {
+                    bail!("--password-stdin: standard input held no password");
+                }
+                Some(Credentials {
+                    username: username.clone(),
+                    password: Password::new(password),
+                })
+            }
+            (Some(_), false) => {
+                bail!("--username needs --password-stdin (the password on standard input)")
+            }
+            (None, true) => bail!("--password-stdin needs --username"),
+            (None, false) => None,
+        };
         Ok(ReadConfig {
             verify: !self.no_verify,
             platform: match &self.platform {
                 Some(p) => Platform::parse(p)?,
                 None => Platform::host(),
             },
+            fetch: FetchOptions {
+                host: self.host.clone(),
+                pull: match self.pull {
+                    None | Some(PullArg::Missing) => PullPolicy::Missing,
+                    Some(PullArg::Always) => PullPolicy::Always,
+                    Some(PullArg::Never) => PullPolicy::Never,
+                },
+                credentials,
+                insecure: self.insecure,
+                cache: if self.no_cache { None } else { cache_config()? },
+                progress: !self.quiet && std::io::stderr().is_terminal(),
+            },
         })
     }
+}
+
+fn is_stdin(source: &Transport) -> bool {
+    matches!(
+        source,
+        Transport::DockerArchive {
+            input: crate::source::Input::Stdin,
+            ..
+        }
+    )
+}
+
+/// The cache directory and its size limit (`PYDIVE_CACHE_DIR`, `PYDIVE_CACHE_MAX`).
+fn cache_config() -> Result<Option<CacheConfig>> {
+    let max_bytes = match std::env::var("PYDIVE_CACHE_MAX") {
+        Ok(text) if !text.is_empty() => cache::parse_size(&text).with_context(|| {
+            format!("PYDIVE_CACHE_MAX={text}: expected a size such as 10G or 500M")
+        })?,
+        _ => cache::DEFAULT_MAX_BYTES,
+    };
+    Ok(CacheConfig::default_dir().map(|dir| CacheConfig { dir, max_bytes }))
 }
 
 impl Cli {
@@ -143,15 +281,13 @@ impl Cli {
                 output,
                 read,
             }) => {
-                let merged = ReadArgs {
-                    platform: read.platform.or(self.read.platform),
-                    no_verify: read.no_verify || self.read.no_verify,
-                };
+                let source = Transport::parse(&image)?;
+                let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Report {
-                    source: Transport::parse(&image)?,
+                    source,
                     format,
                     output,
-                    read: merged.validate()?,
+                    read,
                 })
             }
             Some(Sub::Audit {
@@ -161,24 +297,27 @@ impl Cli {
                 output,
                 read,
             }) => {
-                let merged = ReadArgs {
-                    platform: read.platform.or(self.read.platform),
-                    no_verify: read.no_verify || self.read.no_verify,
-                };
+                let source = Transport::parse(&image)?;
+                let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Audit {
-                    source: Transport::parse(&image)?,
+                    source,
                     format,
                     fail_on,
                     output,
-                    read: merged.validate()?,
+                    read,
                 })
             }
             Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
+            Some(Sub::Cache { action }) => Ok(Command::Cache {
+                clear: action == Some(CacheAction::Clear),
+                config: cache_config()?,
+            }),
             None => match self.image {
-                Some(image) => Ok(Command::Explore {
-                    source: Transport::parse(&image)?,
-                    read: self.read.validate()?,
-                }),
+                Some(image) => {
+                    let source = Transport::parse(&image)?;
+                    let read = self.read.validate(&source)?;
+                    Ok(Command::Explore { source, read })
+                }
                 None => anyhow::bail!(
                     "no image given; try `pydive demo`, or `pydive IMAGE` (see `pydive --help`)"
                 ),

@@ -272,7 +272,7 @@ fn progress_counts_walked_layers_and_bytes() {
     ]);
     let w = common::archive(&image, pydive::fixture::Layout::DockerClassic);
     let transport = pydive::source::Transport::parse(w.path.to_str().unwrap()).unwrap();
-    let progress = pydive::source::Progress::default();
+    let progress = pydive::source::Counters::default();
     let report =
         pydive::app::load_with_progress(&transport, &common::read_config(), Some(&progress))
             .unwrap();

@@ -26,8 +26,8 @@ fn demo() -> &'static Report {
             reference: None,
         };
         let read = ReadConfig {
-            verify: true,
             platform: Platform::parse("linux/amd64").unwrap(),
+            ..ReadConfig::default()
         };
         pydive::app::load(&source, &read).unwrap()
     })

@@ -1,10 +1,17 @@
 //! Source: gets an image's manifest, config and layer blobs from wherever it lives, and hands
 //! each blob to the layer walk. One file per backend: `store` (a directory, a tar file, or bytes
 //! built into the binary, all seekable), `stream` (a tarball on standard input), `manifest`
-//! (Docker's `manifest.json` and OCI's `index.json`, the same for every backend). The daemon and
-//! registry transports plug in here as further backends.
+//! (Docker's `manifest.json` and OCI's `index.json`, the same for every backend), `daemon` (a
+//! Docker or Podman daemon's image export, streamed), `registry` (blobs pulled straight from a
+//! registry, with `auth` and `cache`). Async code stays inside the last two and reaches the layer
+//! walk as a blocking `Read`.
 
+mod auth;
+pub mod cache;
+mod daemon;
 mod manifest;
+mod progress;
+mod registry;
 mod store;
 mod stream;
 
@@ -18,6 +25,7 @@ use anyhow::{Context, Result, bail};
 use crate::layer::{self, LayerScan, ScanOptions};
 use crate::model::{Image, ImageMeta, LayerMeta};
 
+pub use auth::{Credentials, Password};
 pub use manifest::Platform;
 
 /// Where the image is, spelled the way skopeo spells it.
@@ -32,7 +40,7 @@ pub enum Transport {
     Oci { dir: PathBuf, tag: Option<String> },
     /// `oci-archive:PATH[:TAG]`
     OciArchive { path: PathBuf, tag: Option<String> },
-    /// `docker-daemon:NAME[:TAG]`, or a bare name that is not a path.
+    /// `docker-daemon:NAME[:TAG|@DIGEST]`, or a bare name that is not a path.
     DockerDaemon(String),
     /// `docker://[REGISTRY/]REPO[:TAG|@DIGEST]`
     Registry(String),
@@ -81,9 +89,15 @@ impl Transport {
             return Ok(Transport::Oci { dir, tag });
         }
         if let Some(rest) = arg.strip_prefix("docker-daemon:") {
+            if rest.is_empty() {
+                bail!("docker-daemon: needs an image name, for example docker-daemon:python:3.12");
+            }
             return Ok(Transport::DockerDaemon(rest.to_string()));
         }
         if let Some(rest) = arg.strip_prefix("docker://") {
+            if rest.is_empty() {
+                bail!("docker:// needs an image name, for example docker://python:3.12-slim");
+            }
             return Ok(Transport::Registry(rest.to_string()));
         }
         let path = Path::new(arg);
@@ -140,22 +154,25 @@ pub struct ReadOptions<'a> {
     pub platform: Platform,
     /// Which regular files' contents the analyses want (path, size).
     pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    /// How to reach daemons and registries.
+    pub fetch: &'a FetchOptions,
     /// Read every ELF file's facts.
     pub inspect_elf: bool,
-    /// Counters to update as layers are walked, for a progress display.
-    pub progress: Option<&'a Progress>,
+    /// Counters to update as layers are walked, for a progress display of the caller's own
+    /// (the explorer's), besides or instead of the bars on standard error.
+    pub counters: Option<&'a Counters>,
 }
 
 /// How far a read has got: layers walked (of how many, once known) and their stored bytes.
 /// Updated by the reading threads, read by whoever shows progress.
 #[derive(Debug, Default)]
-pub struct Progress {
+pub struct Counters {
     pub layers_total: AtomicUsize,
     pub layers_done: AtomicUsize,
     pub bytes_done: AtomicU64,
 }
 
-impl Progress {
+impl Counters {
     /// Records one walked layer of `blob_bytes` stored bytes.
     pub fn layer_done(&self, blob_bytes: u64) {
         self.layers_done.fetch_add(1, Ordering::Relaxed);
@@ -170,6 +187,33 @@ impl Progress {
             self.bytes_done.load(Ordering::Relaxed),
         )
     }
+}
+
+/// What the daemon and registry transports need beyond the image's name.
+#[derive(Clone, Debug, Default)]
+pub struct FetchOptions {
+    /// The daemon's address (`--host`); otherwise `DOCKER_HOST`, then the usual sockets.
+    pub host: Option<String>,
+    pub pull: PullPolicy,
+    /// `--username` with `--password-stdin`; otherwise the credential files are read.
+    pub credentials: Option<Credentials>,
+    /// A registry that is not on the loopback interface may use plain HTTP, or a certificate
+    /// no CA vouches for (`--insecure`).
+    pub insecure: bool,
+    /// Where downloaded blobs are kept, by digest; `None` with `--no-cache`.
+    pub cache: Option<cache::CacheConfig>,
+    /// Progress bars on standard error.
+    pub progress: bool,
+}
+
+/// When to ask the daemon to pull the image from its registry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Only when the daemon does not have it.
+    #[default]
+    Missing,
+    Always,
+    Never,
 }
 
 /// Reads an image: resolves its manifest and config, walks every layer, checks digests, and
@@ -206,14 +250,8 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             let scans = scan_store(&store, &resolved, opts)?;
             (resolved, scans)
         }
-        Transport::DockerDaemon(name) => bail!(
-            "{name}: reading from a Docker or Podman daemon is not supported yet; \
-             save the image with `docker save {name} -o image.tar` and run `pydive image.tar`"
-        ),
-        Transport::Registry(name) => bail!(
-            "docker://{name}: reading straight from a registry is not supported yet; \
-             `skopeo copy docker://{name} oci-archive:image.tar` and run `pydive oci-archive:image.tar`"
-        ),
+        Transport::DockerDaemon(name) => daemon::read(name, opts)?,
+        Transport::Registry(name) => registry::read(name, opts)?,
     };
     if opts.verify {
         for (layer, scan) in resolved.layers.iter().zip(&scans) {
@@ -244,6 +282,9 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
     Ok(Image::build(meta, layers))
 }
 
+/// Stored bytes from which reading a local image shows a progress bar.
+const LARGE_IMAGE: u64 = 256 << 20;
+
 /// Walks (and verifies) the layers of a seekable store, one layer per core at a time, largest
 /// first, so that one big layer does not end up last.
 fn scan_store(
@@ -264,8 +305,8 @@ fn scan_store(
         } else {
             layer::scan_seekable(blob, &scan_opts)?
         };
-        if let Some(progress) = opts.progress {
-            progress.layer_done(scan.blob_size);
+        if let Some(counters) = opts.counters {
+            counters.layer_done(scan.blob_size);
         }
         Ok(scan)
     };
@@ -275,9 +316,13 @@ fn scan_store(
         order.push((size, i));
     }
     order.sort_by_key(|&(size, i)| (std::cmp::Reverse(size), i));
-    if let Some(progress) = opts.progress {
-        progress.layers_total.store(order.len(), Ordering::Relaxed);
+    if let Some(counters) = opts.counters {
+        counters.layers_total.store(order.len(), Ordering::Relaxed);
     }
+    // A bar only for an image big enough to take a while.
+    let total: u64 = order.iter().map(|&(size, _)| size).sum();
+    let progress = progress::Progress::new(opts.fetch.progress && total >= LARGE_IMAGE);
+    let bar = progress.bytes("reading layers", Some(total));
 
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -286,9 +331,10 @@ fn scan_store(
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    while let Some(&(size, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let layer = &resolved.layers[i];
                         done.push((i, scan_layer(layer).with_context(|| layer.describe())));
+                        bar.inc(size);
                     }
                     done
                 })
@@ -302,7 +348,14 @@ fn scan_store(
             })
             .collect()
     });
+    bar.finish_and_clear();
     // In layer order, so that the error reported is the lowest layer's.
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, scan)| scan).collect()
+}
+
+/// rustls is built with ring only (no aws-lc C build); it must be named the process default
+/// before the first TLS connection. Later calls find it installed and do nothing.
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -1,7 +1,9 @@
 //! A `docker save` tarball on standard input (`docker save img | pydive report -`). The stream
 //! cannot be re-read and `manifest.json` comes last, so every member is handled as it passes:
 //! small JSON files are kept, anything else is walked as a layer right away, and the manifest
-//! then says which walked blobs are the layers and in what order.
+//! then says which walked blobs are the layers and in what order. A daemon's image export
+//! (Docker's classic and >= 25 layouts, Podman's with layers first as symlinks) comes through
+//! here too.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
@@ -17,6 +19,7 @@ const META_LIMIT: u64 = 64 * 1024 * 1024;
 
 #[derive(Default)]
 struct Seen {
+    origin: String,
     meta: HashMap<Vec<u8>, Vec<u8>>,
     layers: HashMap<Vec<u8>, io::Result<LayerScan>>,
     links: HashMap<Vec<u8>, Vec<u8>>,
@@ -41,7 +44,7 @@ impl MetaFiles for Seen {
     }
 
     fn origin(&self) -> String {
-        "standard input".into()
+        self.origin.clone()
     }
 }
 
@@ -50,17 +53,22 @@ pub fn read_stdin(
     opts: &ReadOptions,
 ) -> Result<(Resolved, Vec<LayerScan>)> {
     let stdin = io::stdin().lock();
-    read_stream(stdin, reference, opts)
+    read_stream(stdin, "standard input", reference, opts)
 }
 
+/// Reads a `docker save` stream; `origin` names it in errors.
 pub fn read_stream(
     input: impl Read,
+    origin: &str,
     reference: Option<&str>,
     opts: &ReadOptions,
 ) -> Result<(Resolved, Vec<LayerScan>)> {
     let mut archive = tar::Archive::new(input);
-    let mut seen = Seen::default();
-    let bad = |e: io::Error| anyhow!("standard input: not a readable tar archive: {e}");
+    let mut seen = Seen {
+        origin: origin.to_string(),
+        ..Seen::default()
+    };
+    let bad = |e: io::Error| anyhow!("{origin}: not a readable tar archive: {e}");
     // Which digest a blob must match is only known at the end, so both are computed.
     let scan_opts = ScanOptions {
         hash_blob: opts.verify,
@@ -91,8 +99,8 @@ pub fn read_stream(
                     seen.meta.insert(name, bytes);
                 } else {
                     let scan = layer::scan(&mut reader, &scan_opts);
-                    if let (Some(progress), Ok(scan)) = (opts.progress, &scan) {
-                        progress.layer_done(scan.blob_size);
+                    if let (Some(counters), Ok(scan)) = (opts.counters, &scan) {
+                        counters.layer_done(scan.blob_size);
                     }
                     // A failed walk leaves the outer stream where the tar reader can go on.
                     io::copy(&mut reader, &mut io::sink()).map_err(bad)?;
@@ -120,7 +128,7 @@ pub fn read_stream(
         }
     }
     if seen.meta.is_empty() && seen.layers.is_empty() {
-        bail!("standard input: empty or not a tar archive");
+        bail!("{origin}: empty or not a tar archive");
     }
     let resolved = manifest::resolve_archive(&seen, reference, &opts.platform)?;
     let mut scans = Vec::with_capacity(resolved.layers.len());
@@ -136,10 +144,7 @@ pub fn read_stream(
                 },
             ) {
                 Some((earlier, _)) => earlier.clone(),
-                None => bail!(
-                    "standard input: {} is missing from the archive",
-                    layer.describe()
-                ),
+                None => bail!("{origin}: {} is missing from the archive", layer.describe()),
             },
         };
         scans.push(scan);

@@ -24,7 +24,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::report::Report;
-use crate::source::Progress;
 pub use state::{Action, Pane, ViewState, update};
 pub use terminal::run;
 use theme::{Theme, put, put_right, size};
@@ -115,6 +114,3 @@ pub fn draw_loading(reference: &str, progress: (usize, usize, u64), area: Rect, 
 pub fn color_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
-
-/// A progress counter shared with the reading thread.
-pub type SharedProgress = std::sync::Arc<Progress>;

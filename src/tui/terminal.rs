@@ -25,7 +25,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use super::keys::action_for;
 use super::state::{Action, ViewState, update};
 use crate::report::Report;
-use crate::source::Progress;
+use crate::source::Counters;
 
 /// Puts the terminal back as it was. Safe to call more than once.
 fn restore() {
@@ -99,13 +99,13 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// until the user quits. Returns the exit code: success, or 128 + the signal that stopped it.
 pub fn run<F>(reference: String, load: F) -> Result<ExitCode>
 where
-    F: FnOnce(&Progress) -> Result<Report> + Send + 'static,
+    F: FnOnce(&Counters) -> Result<Report> + Send + 'static,
 {
     let signalled = Arc::new(AtomicUsize::new(0));
     let session = Session::enter(&signalled)?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
-    let progress = Arc::new(Progress::default());
+    let progress = Arc::new(Counters::default());
     let loader = {
         let progress = progress.clone();
         std::thread::Builder::new()

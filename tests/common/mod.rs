@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod elf;
+pub mod services;
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ pub fn read_config() -> ReadConfig {
     ReadConfig {
         verify: true,
         platform: Platform::host(),
+        ..ReadConfig::default()
     }
 }
 
