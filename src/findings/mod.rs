@@ -302,6 +302,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// Sizes in findings' messages: decimal units, as `docker images` shows them.
 pub fn size(bytes: u64) -> String {
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
     let options = humansize::FormatSizeOptions::from(humansize::DECIMAL)
         .decimal_places(1)
         .decimal_zeroes(1);
