@@ -282,3 +282,27 @@ fn a_panic_restores_the_terminal_before_its_message() {
     );
     assert_restored(&t, &after);
 }
+
+#[test]
+fn closing_the_terminal_ends_the_explorer() {
+    let Some(t) = Tmux::start("hangup") else {
+        return;
+    };
+    t.wait_for("the first frame", |s| s.contains("Layers 0/4"));
+    let pid = t.pid();
+    // The terminal goes away with its tmux server, as when a window is closed.
+    assert!(t.tmux().arg("kill-server").status().unwrap().success());
+    let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
+    let start = Instant::now();
+    while proc_dir.exists() {
+        let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        if state.contains(") Z ") {
+            break; // exited, not yet reaped by its shell's parent
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "pydive is still running after its terminal closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -4,7 +4,7 @@
 //! the loop checks; a second signal ends the process at once). The image is read on a thread of
 //! its own while a progress screen is shown; the first frame comes when the report exists.
 
-use std::io::{self, Stdout};
+use std::io::{self, IsTerminal, Stdout};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::Once;
@@ -75,6 +75,7 @@ impl Session {
             }));
         });
         ACTIVE.store(true, Ordering::SeqCst);
+        watch_for_hangup();
         enable_raw_mode().context("cannot put the terminal in raw mode")?;
         execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
             .context("cannot switch to the alternate screen")?;
@@ -90,6 +91,23 @@ impl Drop for Session {
             signal_hook::low_level::unregister(id);
         }
     }
+}
+
+/// Ends the process when the terminal goes away (its emulator or tmux server closed) without
+/// a SIGHUP reaching us. A hung-up terminal is no longer a terminal, and crossterm's reader
+/// then loops on end-of-file inside `event::poll` without ever returning, so the check has to
+/// run beside the explorer's loop. There is nothing left to restore; 129 is 128 + SIGHUP.
+fn watch_for_hangup() {
+    let _ = std::thread::Builder::new()
+        .name("pydive-hangup".into())
+        .spawn(|| {
+            while ACTIVE.load(Ordering::SeqCst) {
+                if !io::stdout().is_terminal() {
+                    std::process::exit(128 + SIGHUP);
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        });
 }
 
 /// Whether the terminal is in the explorer's hands (for the panic hook).
