@@ -31,7 +31,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Sub {
-    /// The full analysis as text or JSON.
+    /// The full analysis as text, JSON or Markdown.
     Report {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
