@@ -292,24 +292,6 @@ fn scan_store(
     resolved: &manifest::Resolved,
     opts: &ReadOptions,
 ) -> Result<Vec<LayerScan>> {
-    let scan_layer = |l: &manifest::LayerRef| -> Result<LayerScan> {
-        let scan_opts = ScanOptions {
-            hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
-            hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
-            keep_content: opts.keep_content,
-            inspect_elf: opts.inspect_elf,
-        };
-        let blob = store.open(&l.member)?;
-        let scan = if opts.verify || !blob.is_plain_tar()? {
-            layer::scan(blob, &scan_opts)?
-        } else {
-            layer::scan_seekable(blob, &scan_opts)?
-        };
-        if let Some(counters) = opts.counters {
-            counters.layer_done(scan.blob_size);
-        }
-        Ok(scan)
-    };
     let mut order: Vec<(u64, usize)> = Vec::new();
     for (i, l) in resolved.layers.iter().enumerate() {
         let size = store.open(&l.member).with_context(|| l.describe())?.len();
@@ -324,6 +306,39 @@ fn scan_store(
     let progress = progress::Progress::new(opts.fetch.progress && total >= LARGE_IMAGE);
     let bar = progress.bytes("reading layers", Some(total));
 
+    let scan_layer = |l: &manifest::LayerRef| -> Result<LayerScan> {
+        let scan_opts = ScanOptions {
+            hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
+            hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
+            keep_content: opts.keep_content,
+            inspect_elf: opts.inspect_elf,
+        };
+        let blob = store.open(&l.member)?;
+        let scan = if opts.verify || !blob.is_plain_tar()? {
+            // Counted as it is read, so that one large layer still shows progress.
+            let reader = progress::Counted {
+                inner: progress::Tallied {
+                    inner: blob,
+                    counters: opts.counters,
+                },
+                bar: bar.clone(),
+            };
+            layer::scan(reader, &scan_opts)?
+        } else {
+            let scan = layer::scan_seekable(blob, &scan_opts)?;
+            bar.inc(scan.blob_size);
+            if let Some(counters) = opts.counters {
+                counters
+                    .bytes_done
+                    .fetch_add(scan.blob_size, Ordering::Relaxed);
+            }
+            scan
+        };
+        if let Some(counters) = opts.counters {
+            counters.layers_done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(scan)
+    };
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut results: Vec<(usize, Result<LayerScan>)> = std::thread::scope(|scope| {
@@ -331,10 +346,9 @@ fn scan_store(
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    while let Some(&(size, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let layer = &resolved.layers[i];
                         done.push((i, scan_layer(layer).with_context(|| layer.describe())));
-                        bar.inc(size);
                     }
                     done
                 })

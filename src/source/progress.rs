@@ -88,3 +88,21 @@ impl<R: Read> Read for Counted<R> {
         Ok(n)
     }
 }
+
+/// Adds the bytes read through it to a caller's counters (the explorer's progress screen).
+pub struct Tallied<'a, R> {
+    pub inner: R,
+    pub counters: Option<&'a super::Counters>,
+}
+
+impl<R: Read> Read for Tallied<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(counters) = self.counters {
+            counters
+                .bytes_done
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
