@@ -961,3 +961,76 @@ fn a_musl_program_with_its_own_loader_in_a_glibc_image_is_fine() {
     assert_eq!(tool["resolved"]["libc.so"], "/lib/ld-musl-x86_64.so.1");
     assert_eq!(report["libc"]["family"], "glibc");
 }
+
+#[test]
+fn vendored_libraries_find_their_siblings_without_a_search_path() {
+    // auditwheel's layout, as numpy 1.26 ships it: libgfortran in `numpy.libs/` needs
+    // libquadmath beside it but has no RUNPATH; the loader has loaded libquadmath already when
+    // it gets there. A library needing a name found nowhere is still reported.
+    let dir = tempfile::tempdir().unwrap();
+    let quadmath = common::elf::compile_in(
+        dir.path(),
+        CC,
+        "void q(void) {}\n",
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libquadmath-96973f99.so.0.0.0",
+        ],
+        "libquadmath-96973f99.so.0.0.0",
+    );
+    let gfortran = common::elf::compile_in(
+        dir.path(),
+        CC,
+        "void g(void) {}\n",
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libgfortran-040039e1.so.5.0.0",
+            "./libquadmath-96973f99.so.0.0.0",
+        ],
+        "libgfortran-040039e1.so.5.0.0",
+    );
+    common::elf::compile_in(
+        dir.path(),
+        CC,
+        "void m(void) {}\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libnowhere.so.1"],
+        "libnowhere.so.1",
+    );
+    let lonely = common::elf::compile_in(
+        dir.path(),
+        CC,
+        "void l(void) {}\n",
+        &["-shared", "-fPIC", "./libnowhere.so.1"],
+        "liblonely.so",
+    );
+    let mut install = pip_install(
+        "RUN pip install numpy==1.26.4",
+        "numpy",
+        "1.26.4",
+        &["cp311-cp311-manylinux_2_17_x86_64"],
+        vec![
+            ("numpy.libs/libgfortran-040039e1.so.5.0.0".into(), gfortran),
+            ("numpy.libs/libquadmath-96973f99.so.0.0.0".into(), quadmath),
+        ],
+    );
+    install.entries.push(Entry::exec(
+        format!("{SITE}/numpy.libs/liblonely.so"),
+        lonely,
+    ));
+    let report = json_for(&Image::new(vec![glibc_base(), install]));
+    let g = elf(
+        &report,
+        &format!("/{SITE}/numpy.libs/libgfortran-040039e1.so.5.0.0"),
+    );
+    assert_eq!(
+        g["resolved"]["libquadmath-96973f99.so.0.0.0"],
+        format!("/{SITE}/numpy.libs/libquadmath-96973f99.so.0.0.0")
+    );
+    let f = one(&report, "unresolved-library");
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!("/{SITE}/numpy.libs/liblonely.so")])
+    );
+}

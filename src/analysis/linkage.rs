@@ -522,11 +522,29 @@ pub fn compute(image: &Image) -> Linkage {
                         }
                     })
                 };
-                let resolution = resolution.unwrap_or(if injected_at_run_time(name) {
-                    Resolution::Injected
-                } else {
-                    Resolution::Missing
-                });
+                // Libraries vendored side by side (auditwheel's `<name>.libs/`, torch's `lib/`)
+                // often name each other without a search path: whoever loads them has loaded
+                // the sibling already, and the loader matches a NEEDED name against the
+                // libraries it has loaded before it searches. A library with no interpreter
+                // is only ever loaded that way, so a sibling of that name counts as found.
+                let sibling = || {
+                    if info.interpreter.is_some() || name.contains('/') {
+                        return None;
+                    }
+                    let candidate = join(&origin, name);
+                    resolve(image, &candidate)?;
+                    Some(Resolution::Found(
+                        normalize(&candidate).map_or(candidate, Vec::from),
+                    ))
+                };
+                let resolution =
+                    resolution
+                        .or_else(sibling)
+                        .unwrap_or(if injected_at_run_time(name) {
+                            Resolution::Injected
+                        } else {
+                            Resolution::Missing
+                        });
                 (name.clone(), resolution)
             })
             .collect();
