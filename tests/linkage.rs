@@ -1034,3 +1034,39 @@ fn vendored_libraries_find_their_siblings_without_a_search_path() {
         serde_json::json!([format!("/{SITE}/numpy.libs/liblonely.so")])
     );
 }
+
+#[test]
+fn a_32_bit_helper_beside_its_64_bit_twin_is_not_an_architecture_mismatch() {
+    // debugpy ships attach helpers for x86 and x86-64 and picks one at run time.
+    let x86 = compile(
+        CC,
+        "int attach(void) { return 0; }\n",
+        &["-m32", "-shared", "-fPIC", "-nostdlib"],
+    );
+    let x64 = compile(
+        CC,
+        "int attach(void) { return 0; }\n",
+        &["-shared", "-fPIC", "-nostdlib"],
+    );
+    let install = pip_install(
+        "RUN pip install debugpy",
+        "debugpy",
+        "1.8.0",
+        &["py2.py3-none-any"],
+        vec![
+            ("debugpy/attach_linux_x86.so".into(), x86),
+            ("debugpy/attach_linux_amd64.so".into(), x64),
+        ],
+    );
+    let report = json_for(&Image::new(vec![glibc_base(), install]));
+    assert_eq!(
+        elf(&report, &format!("/{SITE}/debugpy/attach_linux_x86.so"))["machine"],
+        "i386"
+    );
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+}

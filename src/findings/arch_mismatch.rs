@@ -17,6 +17,16 @@ pub const RULE: Rule = Rule {
     check,
 };
 
+/// The 32-bit code a 64-bit machine also runs: packages such as debugpy ship both and pick
+/// one at run time, so an i386 file in an amd64 image is not a mistake.
+fn is_32_bit_sibling(image_machine: u16, file_machine: u16) -> bool {
+    use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_X86_64};
+    matches!(
+        (image_machine, file_machine),
+        (EM_X86_64, EM_386) | (EM_AARCH64, EM_ARM)
+    )
+}
+
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     let image = ctx.image;
     let Some(machine) = machine_for(&image.architecture) else {
@@ -26,7 +36,12 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     ctx.elf_findings(
         rule,
         ctx.facts.linkage.elves.iter(),
-        |e| (e.info.machine != machine && !is_foreign_place(&e.path, own)).then(|| machine_name(e.info.machine)),
+        |e| {
+            let foreign = e.info.machine != machine
+                && !is_32_bit_sibling(machine, e.info.machine)
+                && !is_foreign_place(&e.path, own);
+            foreign.then(|| machine_name(e.info.machine))
+        },
         |key, elves| {
             format!(
                 "{} built for {key} in a {}/{} image: they cannot be loaded or run here",
