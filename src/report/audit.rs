@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::Report;
 use crate::analysis::linkage::LibcFamily;
-use crate::findings::{Finding, Severity, size};
+use crate::findings::{Finding, Severity, group, size};
 use crate::model::short_step;
 
 /// Findings of one severity grouped by layer (None: not tied to a layer), in layer order.
@@ -91,7 +91,11 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     writeln!(out, "        {p}")?;
                 }
                 if f.path_count > 5 {
-                    writeln!(out, "        ... and {} more", f.path_count - 5)?;
+                    writeln!(
+                        out,
+                        "        ... and {} more",
+                        group((f.path_count - 5) as u64)
+                    )?;
                 }
                 writeln!(out, "      fix: {}", f.fix)?;
             }
@@ -129,7 +133,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     writeln!(out, "  - `{}`", p.replace('`', "'"))?;
                 }
                 if f.path_count > 5 {
-                    writeln!(out, "  - ... and {} more", f.path_count - 5)?;
+                    writeln!(out, "  - ... and {} more", group((f.path_count - 5) as u64))?;
                 }
                 writeln!(out, "  - Fix: {}", escape(&f.fix))?;
             }
