@@ -44,18 +44,6 @@ fn image(tag: &str, compress: fn(Layer) -> Layer) -> Image {
     image
 }
 
-/// The report without what depends on how the layers were stored.
-fn tree_only(mut v: Value) -> Value {
-    v["image"]["reference"] = Value::Null;
-    for layer in v["image"]["layers"].as_array_mut().unwrap() {
-        let obj = layer.as_object_mut().unwrap();
-        obj.remove("digest");
-        obj.remove("compression");
-        obj.remove("blob_size_bytes");
-    }
-    v
-}
-
 /// A daemon exports layers uncompressed: each layer's digest is its diff_id.
 fn assert_exported_layers(v: &Value) {
     for layer in v["image"]["layers"].as_array().unwrap() {
@@ -73,7 +61,7 @@ fn docker_daemon_reads_a_loaded_image_by_name() {
     let name = unique("daemon");
     // Gzip layers: the daemon stores them uncompressed and exports them so.
     let w = archive(&image(&name, Layer::gzip), Layout::DockerClassic);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     assert_eq!(expected["waste"]["deleted_bytes"], 3000);
     let loaded = docker.load(&w.path, &format!("{name}:1"));
 
@@ -83,7 +71,7 @@ fn docker_daemon_reads_a_loaded_image_by_name() {
         format!("docker-daemon:{}", loaded.tag)
     );
     assert_exported_layers(&v);
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
 
     // A bare name that is not a path means the daemon, from the command line too.
     let out = pydive()
@@ -99,7 +87,7 @@ fn docker_daemon_reads_a_loaded_image_by_name() {
         bare["image"]["reference"],
         format!("docker-daemon:{}", loaded.tag)
     );
-    assert_eq!(tree_only(bare), expected);
+    assert_eq!(common::storage_independent(bare), expected);
 }
 
 #[test]
@@ -136,7 +124,7 @@ fn the_daemon_pulls_a_missing_image_and_reports_a_failed_pull() {
     };
     let name = unique("pulled");
     let w = archive(&image(&name, |l| l), Layout::DockerClassic);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     registry.push(
         &format!("docker-archive:{}", w.path.display()),
         &format!("{name}:1"),
@@ -148,7 +136,7 @@ fn the_daemon_pulls_a_missing_image_and_reports_a_failed_pull() {
     // registry on the loopback interface) and the export follows.
     let v = json(&format!("docker-daemon:{pulled}"));
     assert_exported_layers(&v);
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
     let listed = docker
         .command()
         .args(["image", "inspect", "--format", "{{.Id}}", &pulled])
@@ -213,14 +201,14 @@ fn podman_exports_through_its_docker_api() {
     };
     let name = unique("podman");
     let w = archive(&image(&name, Layer::gzip), Layout::DockerOci);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     let loaded = podman.cli.load(&w.path, &format!("{name}:1"));
 
     let mut read = read_config();
     read.fetch.host = Some(podman.host());
     let v = json_of(&load_with(&format!("docker-daemon:{}", loaded.tag), &read));
     assert_exported_layers(&v);
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
 
     // DOCKER_HOST names the daemon when --host does not.
     let out = pydive()
@@ -234,7 +222,7 @@ fn podman_exports_through_its_docker_api() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
 }
 
 #[test]
@@ -244,7 +232,7 @@ fn a_daemon_over_tcp() {
     };
     let name = unique("tcp");
     let w = archive(&image(&name, Layer::gzip), Layout::DockerClassic);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     let loaded = podman.cli.load(&w.path, &format!("{name}:1"));
     assert!(podman.host().starts_with("tcp://127.0.0.1:"));
     let out = pydive()
@@ -264,7 +252,7 @@ fn a_daemon_over_tcp() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_exported_layers(&v);
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
 }
 
 #[test]

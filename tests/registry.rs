@@ -42,17 +42,6 @@ fn image(compress: fn(Layer) -> Layer) -> Image {
     ])
 }
 
-fn tree_only(mut v: Value) -> Value {
-    v["image"]["reference"] = Value::Null;
-    for layer in v["image"]["layers"].as_array_mut().unwrap() {
-        let obj = layer.as_object_mut().unwrap();
-        obj.remove("digest");
-        obj.remove("compression");
-        obj.remove("blob_size_bytes");
-    }
-    v
-}
-
 fn with_cache(dir: &Path) -> ReadConfig {
     let mut read = read_config();
     read.fetch.cache = Some(CacheConfig {
@@ -103,7 +92,7 @@ fn a_pushed_image_reads_like_its_archive_and_its_layers_are_cached() {
         return;
     };
     let w = archive(&image(|l| l), Layout::DockerClassic);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     let repo = format!("{}:1", unique("plain"));
     // skopeo gzips the layers on the way in.
     let reference = registry.push(&format!("docker-archive:{}", w.path.display()), &repo, &[]);
@@ -115,7 +104,7 @@ fn a_pushed_image_reads_like_its_archive_and_its_layers_are_cached() {
         assert_eq!(layer["compression"], "gzip", "{layer}");
         assert_ne!(layer["digest"], layer["diff_id"], "{layer}");
     }
-    assert_eq!(tree_only(v.clone()), expected);
+    assert_eq!(common::storage_independent(v.clone()), expected);
 
     // Each layer blob is cached under its digest, and hashes to it.
     let digests = layer_digests(&v);
@@ -147,7 +136,7 @@ fn a_damaged_cached_blob_is_downloaded_again() {
         return;
     };
     let w = archive(&image(Layer::gzip), Layout::DockerOci);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     let reference = registry.push(
         &format!("docker-archive:{}", w.path.display()),
         &format!("{}:1", unique("damaged")),
@@ -161,7 +150,7 @@ fn a_damaged_cached_blob_is_downloaded_again() {
 
     let second = json_of(&load_with(&reference, &with_cache(cache.path())));
     assert_eq!(second, first);
-    assert_eq!(tree_only(second), expected);
+    assert_eq!(common::storage_independent(second), expected);
     assert_eq!(sha256(&fs::read(&victim).unwrap()), digests[0]);
 }
 
@@ -212,7 +201,7 @@ fn zstd_layers_are_read_from_a_registry() {
     };
     let baseline = {
         let w = archive(&image(|l| l), Layout::DockerClassic);
-        tree_only(json(w.path.to_str().unwrap()))
+        common::storage_independent(json(w.path.to_str().unwrap()))
     };
     let dir = tempfile::tempdir().unwrap();
     image(Layer::zstd).write_oci_dir(dir.path()).unwrap();
@@ -225,7 +214,7 @@ fn zstd_layers_are_read_from_a_registry() {
     for layer in v["image"]["layers"].as_array().unwrap() {
         assert_eq!(layer["compression"], "zstd", "{layer}");
     }
-    assert_eq!(tree_only(v), baseline);
+    assert_eq!(common::storage_independent(v), baseline);
 }
 
 fn platform_images() -> Vec<Image> {
@@ -343,7 +332,7 @@ fn a_registry_that_wants_a_login() {
         return;
     };
     let w = archive(&image(Layer::gzip), Layout::DockerClassic);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     let reference = registry.push(
         &format!("docker-archive:{}", w.path.display()),
         &format!("{}:1", unique("private")),
@@ -356,7 +345,7 @@ fn a_registry_that_wants_a_login() {
         assert!(out.status.success(), "{how}: {err}");
         assert!(!err.contains(PASSWORD), "{how}: {err}");
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(tree_only(v), expected, "{how}");
+        assert_eq!(common::storage_independent(v), expected, "{how}");
     };
     let denied = |out: std::process::Output, how: &str| -> String {
         let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -596,7 +585,7 @@ fn bearer_tokens_anonymous_and_for_a_login() {
         return;
     };
     let w = archive(&image(Layer::gzip), Layout::DockerClassic);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     let repo = format!("{}:1", unique("token"));
     registry.push(&format!("docker-archive:{}", w.path.display()), &repo, &[]);
     let home = tempfile::tempdir().unwrap();
@@ -611,7 +600,7 @@ fn bearer_tokens_anonymous_and_for_a_login() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
     assert!(
         !open.issued.lock().unwrap().is_empty(),
         "no token was asked for"
@@ -649,7 +638,7 @@ fn bearer_tokens_anonymous_and_for_a_login() {
     assert!(out.status.success(), "{err}");
     assert!(!err.contains(PASSWORD));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
     assert!(
         closed
             .issued
@@ -727,7 +716,7 @@ fn a_registry_over_https_with_its_own_certificate_authority() {
         return;
     };
     let w = archive(&image(Layer::gzip), Layout::DockerClassic);
-    let expected = tree_only(json(w.path.to_str().unwrap()));
+    let expected = common::storage_independent(json(w.path.to_str().unwrap()));
     // skopeo speaks HTTPS to it (without checking the certificate).
     let reference = registry.push(
         &format!("docker-archive:{}", w.path.display()),
@@ -752,7 +741,7 @@ fn a_registry_over_https_with_its_own_certificate_authority() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(tree_only(v), expected);
+    assert_eq!(common::storage_independent(v), expected);
 
     // With the system's CAs only, the certificate is refused, and said to be: no quiet fall
     // back to HTTP.

@@ -50,23 +50,11 @@ fn rich_image(compress: impl Fn(Layer) -> Layer) -> Image {
     image
 }
 
-/// The report without what legitimately depends on how the image was stored.
-fn storage_independent(mut v: Value) -> Value {
-    v["image"]["reference"] = Value::Null;
-    for layer in v["image"]["layers"].as_array_mut().unwrap() {
-        let obj = layer.as_object_mut().unwrap();
-        obj.remove("digest");
-        obj.remove("compression");
-        obj.remove("blob_size_bytes");
-    }
-    v
-}
-
 #[test]
 fn every_layout_and_compression_gives_the_same_report() {
     let baseline = {
         let w = archive(&rich_image(|l| l), Layout::DockerClassic);
-        storage_independent(json(w.path.to_str().unwrap()))
+        common::storage_independent(json(w.path.to_str().unwrap()))
     };
     assert_eq!(baseline["waste"]["deleted_bytes"], 3000);
     assert_eq!(baseline["waste"]["overwritten_bytes"], 10);
@@ -84,21 +72,21 @@ fn every_layout_and_compression_gives_the_same_report() {
             } else {
                 "docker-archive:"
             };
-            let got = storage_independent(json(&common::path_arg(prefix, &w.path)));
+            let got = common::storage_independent(json(&common::path_arg(prefix, &w.path)));
             assert_eq!(got, baseline, "{name} {layout:?}");
             // A bare path finds the layout by itself.
-            let bare = storage_independent(json(w.path.to_str().unwrap()));
+            let bare = common::storage_independent(json(w.path.to_str().unwrap()));
             assert_eq!(bare, baseline, "{name} {layout:?} as a bare path");
         }
         let dir = tempfile::tempdir().unwrap();
         image.write_oci_dir(dir.path()).unwrap();
         assert_eq!(
-            storage_independent(json(&common::path_arg("oci:", dir.path()))),
+            common::storage_independent(json(&common::path_arg("oci:", dir.path()))),
             baseline,
             "{name} oci dir"
         );
         assert_eq!(
-            storage_independent(json(dir.path().to_str().unwrap())),
+            common::storage_independent(json(dir.path().to_str().unwrap())),
             baseline,
             "{name} bare oci dir"
         );
@@ -109,7 +97,7 @@ fn every_layout_and_compression_gives_the_same_report() {
 fn standard_input_gives_the_same_report() {
     for layout in [Layout::DockerClassic, Layout::DockerOci] {
         let w = archive(&rich_image(Layer::gzip), layout);
-        let from_file = storage_independent(json(w.path.to_str().unwrap()));
+        let from_file = common::storage_independent(json(w.path.to_str().unwrap()));
         let out = pydive()
             .args(["report", "--format", "json", "-"])
             .pipe_stdin(&w.path)
@@ -123,7 +111,11 @@ fn standard_input_gives_the_same_report() {
         );
         let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(from_stdin["image"]["reference"], "docker-archive:-");
-        assert_eq!(storage_independent(from_stdin), from_file, "{layout:?}");
+        assert_eq!(
+            common::storage_independent(from_stdin),
+            from_file,
+            "{layout:?}"
+        );
     }
 }
 

@@ -50,12 +50,7 @@ pub fn compute(image: &Image, carriers: &Carriers) -> Duplicates {
             computed = false;
             continue;
         };
-        let layer = image
-            .tree
-            .node(id)
-            .changes
-            .last()
-            .map_or(0, |c| c.layer as usize);
+        let layer = image.tree.node(id).last_layer();
         by_content
             .entry((entry.size, hash))
             .or_default()

@@ -458,12 +458,7 @@ pub fn compute(image: &Image) -> Linkage {
             continue;
         };
         let path = image.tree.path(id);
-        let layer = image
-            .tree
-            .node(id)
-            .changes
-            .last()
-            .map_or(0, |c| c.layer as usize);
+        let layer = image.tree.node(id).last_layer();
         let (dir, _) = split_last(&path);
         let origin = format!("/{}", String::from_utf8_lossy(dir));
         let expand = |p: &str| -> Vec<String> {

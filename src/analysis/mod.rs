@@ -156,7 +156,7 @@ fn categorize(
         if entry.kind == EntryKind::Dir {
             continue;
         }
-        let layer = node.changes.last().map_or(0, |c| c.layer as usize);
+        let layer = node.last_layer();
         let bytes = carriers.size(image, id);
         if [Category::Compilers, Category::Headers, Category::StaticLibs]
             .iter()

@@ -272,12 +272,7 @@ pub fn compute(image: &Image, linkage: &Linkage) -> Python {
                 .to_string(),
             location: location.clone(),
             metadata: image.tree.path(meta_id),
-            layer: image
-                .tree
-                .node(meta_file)
-                .changes
-                .last()
-                .map_or(0, |c| c.layer as usize),
+            layer: image.tree.node(meta_file).last_layer(),
             installer: child(b"INSTALLER")
                 .and_then(|f| content(image, f))
                 .map(|t| t.trim().to_string())

@@ -54,6 +54,12 @@ impl Node {
             .is_some_and(|c| c.state != State::Removed)
     }
 
+    /// The layer of the node's last change: for a node in the final filesystem, the layer
+    /// that provides what is there now.
+    pub fn last_layer(&self) -> usize {
+        self.changes.last().map_or(0, |c| c.layer as usize)
+    }
+
     /// The node's change in this layer, if the layer touched it.
     pub fn change_in(&self, layer: u32) -> Option<&Change> {
         self.changes.iter().find(|c| c.layer == layer)
