@@ -352,3 +352,25 @@ fn wasted_bytes_are_told_apart_by_what_the_later_step_did() {
     assert!(restored["fix"].as_str().unwrap().contains("COPY --chmod"));
     assert_eq!(restored["paths"], serde_json::json!(["/app/model.bin"]));
 }
+
+#[test]
+fn a_wheel_in_pips_cache_is_the_cache_finding_not_a_wheels_finding() {
+    let image = Image::new(vec![Layer::new(
+        "RUN pip install numpy",
+        vec![
+            Entry::file_len(
+                "root/.cache/pip/wheels/ab/numpy-2.0-cp312-cp312-linux_x86_64.whl",
+                MB,
+                1,
+            ),
+            Entry::file_len("tmp/dist/app-1.0-py3-none-any.whl", 100_000, 2),
+        ],
+    )]);
+    let report = json_for(&image);
+    assert_eq!(one(&report, "pip-cache")["bytes"], MB);
+    let wheels = one(&report, "wheels");
+    assert_eq!(
+        wheels["paths"],
+        serde_json::json!(["/tmp/dist/app-1.0-py3-none-any.whl"])
+    );
+}

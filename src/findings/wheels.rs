@@ -21,15 +21,10 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     // Debian's own wheels are needed by venv; wheels inside a package manager's cache are
     // the cache finding's business.
     let in_cache = |node| {
+        let set = ctx.facts.categories.of(node);
         [Category::PipCache, Category::UvCache, Category::PoetryCache]
             .iter()
-            .any(|c| {
-                ctx.facts
-                    .categories
-                    .members
-                    .get(c)
-                    .is_some_and(|m| m.iter().any(|x| x.node == node))
-            })
+            .any(|c| set.contains(*c))
     };
     let debian_wheels = |node| {
         !ctx.image
