@@ -11,6 +11,7 @@ pub mod findings;
 pub mod fixture;
 pub mod layer;
 pub mod model;
+pub mod printable;
 pub mod report;
 pub mod source;
 pub mod tui;
