@@ -41,6 +41,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Explain { rule } => emit(None, |out| match rule {
+            Some(rule) => report::explain::write_rule(rule, out),
+            None => report::explain::write_all(out),
+        })?,
         Command::Explore { source, read } => return explore(source, read),
         Command::Demo { format } => {
             let source = Transport::DockerArchive {

@@ -56,6 +56,11 @@ enum Sub {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// What a rule finds, why it matters and how to fix it; every rule without RULE.
+    Explain {
+        /// A rule id, as findings and `pydive ci` name it (e.g. pip-cache, max-growth).
+        rule: Option<String>,
+    },
     /// Explore the small demo image built into pydive (no daemon, no network).
     Demo {
         /// Print the report in this format instead of opening the explorer.
@@ -176,6 +181,10 @@ pub enum Command {
     },
     /// The explorer on a terminal, else the text report.
     Explore { source: Transport, read: ReadConfig },
+    /// One rule's text, or every rule's.
+    Explain {
+        rule: Option<&'static crate::findings::Rule>,
+    },
     /// The demo image: explored, or printed in `format`.
     Demo { format: Option<Format> },
     /// `pydive cache [info|clear]`; `None` when there is no cache directory.
@@ -307,6 +316,14 @@ impl Cli {
                     read,
                 })
             }
+            Some(Sub::Explain { rule }) => Ok(Command::Explain {
+                rule: match rule {
+                    None => None,
+                    Some(id) => Some(crate::findings::rule(&id).with_context(|| {
+                        format!("no rule `{id}`; `pydive explain` lists every rule")
+                    })?),
+                },
+            }),
             Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
             Some(Sub::Cache { action }) => Ok(Command::Cache {
                 clear: action == Some(CacheAction::Clear),

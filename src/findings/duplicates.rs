@@ -1,10 +1,4 @@
 //! `duplicates`: the same content stored at several paths.
-//!
-//! Why: each copy costs its full size; often a library vendored by two packages, or files
-//! copied where a link would do.
-//!
-//! Fix: keep one copy and symlink or hard-link the others in the same `RUN`, or stop one of the
-//! packages from vendoring it.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +8,9 @@ use crate::model::NodeId;
 pub const RULE: Rule = Rule {
     id: "duplicates",
     severity: Severity::Info,
-    summary: "identical files are stored at several paths",
+    summary: "a layer holds >= 1 MB of extra copies of content stored elsewhere (documentation excepted)",
+    why: "Each copy costs its full size; often a library vendored by two packages, or files copied where a link would do.",
+    fix: "Keep one copy and symlink or hard-link the others in the same `RUN`, or stop one of the packages from vendoring it.",
     check,
 };
 

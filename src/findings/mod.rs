@@ -1,6 +1,8 @@
 //! Findings: rules that turn facts into `Finding`s with a severity, the layer and Dockerfile
-//! step responsible, the paths, the bytes and a concrete fix. One file per rule, each with a
-//! doc comment saying what it finds, why it matters and how to fix it; `RULES` lists them all.
+//! step responsible, the paths, the bytes and a concrete fix. One file per rule, whose `RULE`
+//! says what it finds, why that matters and how to fix it; `RULES` lists them all, and `GATES`
+//! the gate rules of `pydive ci`. That text is written once, here: `pydive explain`, SARIF's
+//! rule help and the README's table of rules all read it ([`catalog`]).
 //! Findings are data: wording of the report and colour live in the writers.
 
 mod abi_mismatch;
@@ -9,6 +11,7 @@ mod arch_mismatch;
 mod compilers;
 mod debug_info;
 mod duplicates;
+mod gates;
 mod glibc_in_musl_image;
 mod glibc_too_new;
 mod glibcxx_too_new;
@@ -25,15 +28,12 @@ mod wheels;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::analysis::linkage::{ElfFacts, LibcFamily};
 use crate::analysis::{Category, Facts};
 use crate::layer::path::absolute;
 use crate::model::{Image, NodeId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
     Warning,
@@ -67,12 +67,30 @@ pub struct Finding {
     pub bytes: u64,
 }
 
-/// A rule: an id users can refer to, its default severity, and the check.
+/// A rule: an id users refer to (in `--rule`, `ignore`, `pydive explain`), its severity, and
+/// the text people read: what makes it fire (`summary`, one line), why that matters and how to
+/// fix it (whole sentences, Markdown code spans allowed).
 pub struct Rule {
     pub id: &'static str,
     pub severity: Severity,
     pub summary: &'static str,
+    pub why: &'static str,
+    pub fix: &'static str,
+    /// The findings of one image; gate rules are measured by `ci` instead and find nothing here.
     pub check: fn(&Context, &Rule) -> Vec<Finding>,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+impl Rule {
+    /// Whether this is one of `pydive ci`'s gate rules rather than a finding rule.
+    pub fn is_gate(&self) -> bool {
+        GATES.iter().any(|g| g.id == self.id)
+    }
 }
 
 pub struct Context<'a> {
@@ -102,6 +120,18 @@ pub const RULES: &[Rule] = &[
     static_libs::RULE,
     tests_in_site_packages::RULE,
 ];
+
+pub use gates::GATES;
+
+/// Every rule, finding rules first, then gate rules: what `pydive explain` lists.
+pub fn catalog() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().chain(GATES.iter())
+}
+
+/// The rule with this id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    catalog().find(|r| r.id == id)
+}
 
 /// Runs every rule. Findings come most severe first, then largest first.
 pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {

@@ -1,13 +1,4 @@
 //! `wasted`: bytes a layer added that a later layer deleted or replaced.
-//!
-//! Why: a layer is immutable; deleting a file in a later step hides it but every byte is
-//! still pulled and stored. Overwriting a file (even only changing its mode with `chmod`)
-//! stores it a second time.
-//!
-//! Fix: create, use and delete temporary files in the same `RUN`; set modes and owners when
-//! copying (`COPY --chmod=755 --chown=app:app`) rather than in a later step; install the final
-//! version of a package in the first place. Each finding names the step that wasted the bytes
-//! (the one that deleted, replaced or re-stored them) and the layers that had added them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,7 +9,9 @@ use crate::model::{NodeId, short_step};
 pub const RULE: Rule = Rule {
     id: "wasted",
     severity: Severity::Warning,
-    summary: "files are deleted or overwritten by a later layer",
+    summary: "a later step deletes, replaces or stores again (a `chmod`) >= 1 MB that earlier layers added; the finding is that step's, and says which it did (package databases and logs do not count)",
+    why: "A layer is immutable; deleting a file in a later step hides it but every byte is still pulled and stored. Overwriting a file (even only changing its mode with `chmod`) stores it a second time.",
+    fix: "Create, use and delete temporary files in the same `RUN`; set modes and owners when copying (`COPY --chmod=755 --chown=app:app`) rather than in a later step; install the final version of a package in the first place.",
     check,
 };
 

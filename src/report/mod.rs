@@ -3,7 +3,9 @@
 //! documented in `docs/report-schema.md`).
 
 pub mod audit;
+pub mod explain;
 pub mod json;
+pub mod schema;
 pub mod text;
 
 use crate::analysis::{self, Facts};
