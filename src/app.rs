@@ -20,11 +20,15 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Report {
             source,
             format,
+            files,
             output,
             read,
         } => {
             let report = load(&source, &read)?;
-            emit(output.as_deref(), |out| report::write(&report, format, out))?;
+            emit(output.as_deref(), |out| match format {
+                Format::Json => report::json::write(&report, files, out),
+                _ => report::write(&report, format, out),
+            })?;
         }
         Command::Audit {
             source,

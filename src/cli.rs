@@ -36,6 +36,10 @@ enum Sub {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// JSON: add the table of every file (path, bytes, layer), so that `pydive diff` of two
+        /// stored reports can tell which files changed.
+        #[arg(long)]
+        files: bool,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -169,6 +173,7 @@ pub enum Command {
     Report {
         source: Transport,
         format: Format,
+        files: bool,
         output: Option<PathBuf>,
         read: ReadConfig,
     },
@@ -287,6 +292,7 @@ impl Cli {
             Some(Sub::Report {
                 image,
                 format,
+                files,
                 output,
                 read,
             }) => {
@@ -295,6 +301,7 @@ impl Cli {
                 Ok(Command::Report {
                     source,
                     format,
+                    files,
                     output,
                     read,
                 })

@@ -89,12 +89,19 @@ fn what_is_not_a_report_says_so() {
             .map_err(|e| format!("{e:#}"))
     };
     assert!(load("PK\u{3}\u{4}").unwrap_err().contains("not JSON"));
-    assert!(load("{\"a\": 1}").unwrap_err().contains("no schema_version"));
+    assert!(
+        load("{\"a\": 1}")
+            .unwrap_err()
+            .contains("no schema_version")
+    );
     let newer = load("{\"schema_version\": 99, \"image\": {}}").unwrap_err();
     assert!(
         newer.contains("written with report schema 99, newer than this pydive's (1)"),
         "{newer}"
     );
     let broken = load("{\"schema_version\": 1, \"image\": {\"reference\": 3}}").unwrap_err();
-    assert!(broken.contains("not a pydive JSON report of this schema"), "{broken}");
+    assert!(
+        broken.contains("not a pydive JSON report of this schema"),
+        "{broken}"
+    );
 }

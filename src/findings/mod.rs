@@ -19,6 +19,7 @@ mod headers;
 mod interpreter_missing;
 mod musl_in_glibc_image;
 mod pip_cache;
+pub mod projection;
 mod static_libs;
 mod tests_in_site_packages;
 mod unresolved_library;
@@ -50,6 +51,9 @@ impl std::fmt::Display for Severity {
     }
 }
 
+/// Files of one layer with their bytes, largest first.
+type Members = Vec<(NodeId, u64)>;
+
 /// How many paths a finding carries; `path_count` tells how many there were in all.
 pub const MAX_PATHS: usize = 50;
 
@@ -65,6 +69,26 @@ pub struct Finding {
     pub paths: Vec<String>,
     pub path_count: usize,
     pub bytes: u64,
+    /// What applying the fix would remove from the image: each stored copy once. Empty for
+    /// findings whose fix saves no bytes (compatibility findings).
+    pub saves: Vec<Saving>,
+}
+
+/// Bytes a fix removes: those stored for a node by one layer (a whole file, or the part
+/// `strip` removes). Two findings that save the same (layer, node) save it once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saving {
+    pub layer: usize,
+    pub node: NodeId,
+    pub bytes: u64,
+}
+
+impl Finding {
+    /// The same finding, saving these bytes when fixed.
+    fn saving(mut self, saves: Vec<Saving>) -> Finding {
+        self.saves = saves;
+        self
+    }
 }
 
 /// A rule: an id users refer to (in `--rule`, `ignore`, `pydive explain`), its severity, and
@@ -175,17 +199,18 @@ impl Context<'_> {
                 .collect(),
             path_count: nodes.len(),
             bytes,
+            saves: Vec::new(),
         }
     }
 
     /// The visible files of a category grouped by the layer that provides them, as
-    /// (layer, bytes, nodes largest first), skipping files `keep` rejects.
+    /// (layer, bytes, (node, bytes) largest first), skipping files `keep` rejects.
     fn category_by_layer(
         &self,
         category: Category,
         keep: impl Fn(NodeId) -> bool,
-    ) -> Vec<(usize, u64, Vec<NodeId>)> {
-        let mut layers: BTreeMap<usize, (u64, Vec<NodeId>)> = BTreeMap::new();
+    ) -> Vec<(usize, u64, Members)> {
+        let mut layers: BTreeMap<usize, (u64, Members)> = BTreeMap::new();
         for m in self
             .facts
             .categories
@@ -197,7 +222,7 @@ impl Context<'_> {
             if keep(m.node) {
                 let slot = layers.entry(m.layer).or_default();
                 slot.0 += m.bytes;
-                slot.1.push(m.node);
+                slot.1.push((m.node, m.bytes));
             }
         }
         layers.into_iter().map(|(l, (b, n))| (l, b, n)).collect()
@@ -216,9 +241,15 @@ impl Context<'_> {
         self.category_by_layer(category, keep)
             .into_iter()
             .filter(|(_, bytes, _)| *bytes >= min_bytes && *bytes > 0)
-            .map(|(layer, bytes, nodes)| {
-                let msg = message(bytes, nodes.len());
+            .map(|(layer, bytes, members)| {
+                let msg = message(bytes, members.len());
+                let nodes: Vec<NodeId> = members.iter().map(|m| m.0).collect();
+                let saves = members
+                    .iter()
+                    .map(|&(node, bytes)| Saving { layer, node, bytes })
+                    .collect();
                 self.finding(rule, Some(layer), &nodes, bytes, msg, fix.to_string())
+                    .saving(saves)
             })
             .collect()
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Context, Finding, Rule, Severity, files, size};
+use super::{Context, Finding, Rule, Saving, Severity, files, size};
 use crate::analysis::waste::Fate;
 use crate::model::{NodeId, short_step};
 
@@ -55,8 +55,8 @@ enum Cause {
 #[derive(Default)]
 struct Effect {
     bytes: u64,
-    /// (bytes, node), to list the largest first.
-    files: Vec<(u64, NodeId)>,
+    /// (bytes, node, the layer that added them), to list the largest first.
+    files: Vec<(u64, NodeId, usize)>,
     /// The layers that had added them.
     from: BTreeSet<usize>,
 }
@@ -80,7 +80,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
         };
         let effect = by_cause.entry((by, cause)).or_default();
         effect.bytes += w.bytes;
-        effect.files.push((w.bytes, w.node));
+        effect.files.push((w.bytes, w.node, w.layer));
         effect.from.insert(w.layer);
     }
     by_cause
@@ -113,7 +113,13 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
                     "create, use and delete temporary files in the same RUN (e.g. `... && rm -rf /tmp/build`), or keep them out of the image with a BuildKit cache mount or a multi-stage build".to_string(),
                 ),
             };
+            let saves = effect
+                .files
+                .iter()
+                .map(|&(bytes, node, layer)| Saving { layer, node, bytes })
+                .collect();
             ctx.finding(rule, Some(layer), &nodes, effect.bytes, message, fix)
+                .saving(saves)
         })
         .collect()
 }

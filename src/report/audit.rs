@@ -56,6 +56,16 @@ fn platform(report: &Report) -> String {
     parts.join(", ")
 }
 
+/// "Projected: 612.4 MB (-58 %) with the 5 fixes below".
+fn projection(report: &Report) -> Option<String> {
+    super::projection_line(
+        report.image.size_bytes(),
+        report.projection.bytes,
+        report.projection.fixes.len(),
+    )
+    .map(|line| format!("Projected: {line}"))
+}
+
 fn step_of(report: &Report, layer: Option<usize>) -> String {
     match layer.and_then(|l| report.image.layers.get(l)) {
         Some(l) if !l.created_by.is_empty() => format!("layer {}: {}", l.index, l.step()),
@@ -72,6 +82,9 @@ const SEVERITIES: [(Severity, &str); 3] = [
 
 pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{} ({})", report.image.reference, platform(report))?;
+    if let Some(line) = projection(report) {
+        writeln!(out, "{line}")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -108,6 +121,9 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## pydive: `{}`\n", report.image.reference)?;
     writeln!(out, "{}\n", platform(report))?;
+    if let Some(line) = projection(report) {
+        writeln!(out, "**{line}**\n")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::findings::projection::{Fix, Projection};
 use crate::findings::{Finding, Severity};
 use crate::layer::path::Lossless;
 use crate::model::ImageDiagnostic;
@@ -85,6 +86,46 @@ impl From<&ImageDiagnostic> for JsonDiagnostic {
             layer: d.layer,
             path: d.path.as_deref().map(|p| format!("/{}", Lossless(p))),
             message: d.message.clone(),
+        }
+    }
+}
+
+/// The image's size with every bloat finding's fix applied, each stored byte counted once.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Default, PartialEq)]
+pub struct JsonProjection {
+    /// The image's `size_bytes` less `saved`.
+    pub bytes: u64,
+    pub saved: u64,
+    /// Each fix that saves bytes, in the order of the findings; a byte two findings' fixes
+    /// remove counts for the first.
+    pub fixes: Vec<JsonFix>,
+}
+
+impl From<&Projection> for JsonProjection {
+    fn from(p: &Projection) -> JsonProjection {
+        JsonProjection {
+            bytes: p.bytes,
+            saved: p.saved,
+            fixes: p.fixes.iter().map(JsonFix::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct JsonFix {
+    /// The finding's rule.
+    pub rule: String,
+    /// The finding's layer.
+    pub layer: Option<usize>,
+    pub saved: u64,
+}
+
+impl From<&Fix> for JsonFix {
+    fn from(f: &Fix) -> JsonFix {
+        JsonFix {
+            rule: f.rule.to_string(),
+            layer: f.layer,
+            saved: f.saved,
         }
     }
 }

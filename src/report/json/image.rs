@@ -6,7 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Category, Totals};
-use crate::layer::Compression;
+use crate::layer::path::absolute;
+use crate::layer::{Compression, EntryKind};
 use crate::model::Layer;
 use crate::report::Report;
 
@@ -118,6 +119,36 @@ impl From<(&Report, &Layer)> for JsonLayer {
             files: l.files(),
             categories: category_map(report.facts.categories.added_by_layer.get(l.index), false),
         }
+    }
+}
+
+/// A file of the final filesystem, in the file table (`report --files`).
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
+pub struct JsonFile {
+    pub path: String,
+    pub bytes: u64,
+    /// The layer that provides it.
+    pub layer: usize,
+}
+
+impl JsonFile {
+    /// Every non-directory file of the final filesystem, by path.
+    pub fn table(report: &Report) -> Vec<JsonFile> {
+        let image = &report.image;
+        let mut files: Vec<JsonFile> = image
+            .tree
+            .ids()
+            .filter_map(|id| {
+                let entry = image.final_entry(id)?;
+                (entry.kind != EntryKind::Dir).then(|| JsonFile {
+                    path: absolute(&image.tree.path(id)),
+                    bytes: entry.size,
+                    layer: image.tree.node(id).last_layer(),
+                })
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files
     }
 }
 

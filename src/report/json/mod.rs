@@ -25,8 +25,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Report;
-pub use findings::{JsonDiagnostic, JsonFinding, JsonSeverity};
-pub use image::{JsonCompression, JsonImage, JsonLayer, JsonTotals};
+pub use findings::{JsonDiagnostic, JsonFinding, JsonFix, JsonProjection, JsonSeverity};
+pub use image::{JsonCompression, JsonFile, JsonImage, JsonLayer, JsonTotals};
 pub use linkage::{JsonElf, JsonElfType, JsonLibc, JsonLibcFamily};
 pub use python::{JsonDistribution, JsonExtension, JsonInterpreter, JsonPython};
 pub use waste::{JsonDuplicate, JsonFate, JsonWaste, JsonWasted};
@@ -57,6 +57,13 @@ pub struct JsonReport {
     pub findings: Vec<JsonFinding>,
     /// Entries that could not be read; the analysis went on without them.
     pub diagnostics: Vec<JsonDiagnostic>,
+    /// The image's size with every finding's fix applied.
+    #[serde(default)]
+    pub projection: JsonProjection,
+    /// Every file of the final filesystem, by path: written with `report --files` and in
+    /// `ci --report`, so that `diff` can tell file changes from two stored reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<JsonFile>>,
 }
 
 impl From<&Report> for JsonReport {
@@ -84,6 +91,8 @@ impl From<&Report> for JsonReport {
                 .iter()
                 .map(JsonDiagnostic::from)
                 .collect(),
+            projection: JsonProjection::from(&report.projection),
+            files: None,
         }
     }
 }
@@ -92,10 +101,23 @@ impl JsonReport {
     pub fn new(report: &Report) -> JsonReport {
         JsonReport::from(report)
     }
+
+    /// The report with its file table.
+    pub fn with_files(report: &Report) -> JsonReport {
+        JsonReport {
+            files: Some(JsonFile::table(report)),
+            ..JsonReport::from(report)
+        }
+    }
 }
 
-pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    write_value(&JsonReport::from(report), out)
+/// The JSON report; with `files`, its file table too.
+pub fn write(report: &Report, files: bool, out: &mut dyn Write) -> io::Result<()> {
+    if files {
+        write_value(&JsonReport::with_files(report), out)
+    } else {
+        write_value(&JsonReport::from(report), out)
+    }
 }
 
 /// Any of pydive's JSON documents, pretty-printed, with a final newline.
