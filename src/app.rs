@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Command, ReadConfig};
+use crate::cli::{Command, DiffFormat, ReadConfig, Side};
+use crate::report::json::JsonReport;
 use crate::report::{self, Format, Report};
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{self, Counters, Input, ReadOptions, Transport};
@@ -45,6 +46,22 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Diff {
+            old,
+            new,
+            format,
+            output,
+            read,
+        } => {
+            let old = side(&old, &read).context("OLD")?;
+            let new = side(&new, &read).context("NEW")?;
+            let diff = crate::diff::JsonDiff::from((&old, &new));
+            emit(output.as_deref(), |out| match format {
+                DiffFormat::Text => report::diff::write_text(&diff, out),
+                DiffFormat::Markdown => report::diff::write_markdown(&diff, out),
+                DiffFormat::Json => report::json::write_value(&diff, out),
+            })?;
+        }
         Command::Explain { rule } => emit(None, |out| match rule {
             Some(rule) => report::explain::write_rule(rule, out),
             None => report::explain::write_all(out),
@@ -80,6 +97,14 @@ fn explore(source: Transport, mut read: ReadConfig) -> Result<ExitCode> {
     crate::tui::run(source.to_string(), move |counters| {
         load_with_progress(&source, &read, Some(counters))
     })
+}
+
+/// One side of a comparison as a JSON report: loaded, or analysed (with its file table).
+pub fn side(side: &Side, read: &ReadConfig) -> Result<JsonReport> {
+    match side {
+        Side::Report(path) => report::json::load(path),
+        Side::Image(source) => Ok(JsonReport::with_files(&load(source, read)?)),
+    }
 }
 
 /// Reads and analyses an image.

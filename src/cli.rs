@@ -60,6 +60,20 @@ enum Sub {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// What changed between two images: layers, categories, packages, files, findings.
+    Diff {
+        /// The old image, or a JSON report written earlier (`pydive report --format json`).
+        old: String,
+        /// The new image, or a JSON report.
+        new: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
     /// What a rule finds, why it matters and how to fix it; every rule without RULE.
     Explain {
         /// A rule id, as findings and `pydive ci` name it (e.g. pip-cache, max-growth).
@@ -127,6 +141,38 @@ struct ReadArgs {
     quiet: bool,
 }
 
+/// Output formats of `pydive diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// One side of a comparison: an image to analyse, or a JSON report written earlier.
+#[derive(Debug)]
+pub enum Side {
+    Image(Transport),
+    Report(PathBuf),
+}
+
+impl Side {
+    /// A file that starts with `{` is a report; anything else is an image reference.
+    pub fn parse(arg: &str) -> Result<Side> {
+        let path = std::path::Path::new(arg);
+        if path.is_file() {
+            let mut head = [0u8; 64];
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut head))
+                .with_context(|| format!("cannot read {arg}"))?;
+            if head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                return Ok(Side::Report(path.to_path_buf()));
+            }
+        }
+        Ok(Side::Image(Transport::parse(arg)?))
+    }
+}
+
 /// The lowest severity that makes `pydive audit` exit with 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
@@ -186,6 +232,14 @@ pub enum Command {
     },
     /// The explorer on a terminal, else the text report.
     Explore { source: Transport, read: ReadConfig },
+    /// `pydive diff OLD NEW`.
+    Diff {
+        old: Side,
+        new: Side,
+        format: DiffFormat,
+        output: Option<PathBuf>,
+        read: ReadConfig,
+    },
     /// One rule's text, or every rule's.
     Explain {
         rule: Option<&'static crate::findings::Rule>,
@@ -319,6 +373,27 @@ impl Cli {
                     source,
                     format,
                     fail_on,
+                    output,
+                    read,
+                })
+            }
+            Some(Sub::Diff {
+                old,
+                new,
+                format,
+                output,
+                read,
+            }) => {
+                let (old, new) = (Side::parse(&old)?, Side::parse(&new)?);
+                let read = read.merge(self.read);
+                let read = match (&old, &new) {
+                    (Side::Image(source), _) | (_, Side::Image(source)) => read.validate(source)?,
+                    _ => ReadConfig::default(),
+                };
+                Ok(Command::Diff {
+                    old,
+                    new,
+                    format,
                     output,
                     read,
                 })

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::Report;
+use super::{Report, markdown};
 use crate::analysis::linkage::LibcFamily;
 use crate::findings::{Finding, Severity, group, size};
 use crate::model::short_step;
@@ -142,16 +142,16 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     out,
                     "- **`{}`** {} ({})",
                     f.rule,
-                    escape(&f.message),
+                    markdown::text(&f.message),
                     size(f.bytes)
                 )?;
                 for p in f.paths.iter().take(5) {
-                    writeln!(out, "  - `{}`", p.replace('`', "'"))?;
+                    writeln!(out, "  - {}", markdown::code(p))?;
                 }
                 if f.path_count > 5 {
                     writeln!(out, "  - ... and {} more", group((f.path_count - 5) as u64))?;
                 }
-                writeln!(out, "  - Fix: {}", escape(&f.fix))?;
+                writeln!(out, "  - Fix: {}", markdown::text(&f.fix))?;
             }
         }
     }
@@ -161,14 +161,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// A heading with the step in code: `layer 3: RUN pip install x` -> layer 3: `RUN pip install x`.
 fn md_code(step: &str) -> String {
     match step.split_once(": ") {
-        Some((layer, step)) => format!("{layer}: `{}`", short_step(step).replace('`', "'")),
+        Some((layer, step)) => format!("{layer}: {}", markdown::code(&short_step(step))),
         None => step.to_string(),
     }
-}
-
-/// Keeps Markdown from reading messages as markup (they already use backticks for code).
-fn escape(s: &str) -> String {
-    s.replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
 }

@@ -3,8 +3,10 @@
 //! documented in `docs/report-schema.md`).
 
 pub mod audit;
+pub mod diff;
 pub mod explain;
 pub mod json;
+pub mod markdown;
 pub mod schema;
 pub mod text;
 

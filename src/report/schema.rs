@@ -8,7 +8,13 @@ use super::json::JsonReport;
 
 /// (file name under `docs/schema/`, schema) for every JSON document pydive writes.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
-    vec![("report.schema.json", schema::<JsonReport>("pydive report"))]
+    vec![
+        ("report.schema.json", schema::<JsonReport>("pydive report")),
+        (
+            "diff.schema.json",
+            schema::<crate::diff::JsonDiff>("pydive diff"),
+        ),
+    ]
 }
 
 /// The schema of what pydive writes: every field it always writes is required (reading is

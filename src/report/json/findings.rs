@@ -28,6 +28,12 @@ impl From<Severity> for JsonSeverity {
     }
 }
 
+impl std::fmt::Display for JsonSeverity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Severity::from(*self).fmt(f)
+    }
+}
+
 impl From<JsonSeverity> for Severity {
     fn from(s: JsonSeverity) -> Severity {
         match s {

@@ -23,6 +23,18 @@ pub enum JsonLibcFamily {
     None,
 }
 
+impl std::fmt::Display for JsonLibcFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JsonLibcFamily::Glibc => "glibc",
+            JsonLibcFamily::Musl => "musl",
+            JsonLibcFamily::Mixed => "mixed",
+            JsonLibcFamily::Static => "static",
+            JsonLibcFamily::None => "none",
+        })
+    }
+}
+
 impl From<LibcFamily> for JsonLibcFamily {
     fn from(f: LibcFamily) -> JsonLibcFamily {
         match f {
