@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod demo;
+pub mod diff;
 pub mod findings;
 pub mod fixture;
 pub mod layer;

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use goblin::elf::header;
-use serde::Serialize;
 
 use super::categories::triplet;
 use super::resolve::{glob_match, join, resolve};
@@ -16,8 +15,7 @@ use crate::layer::path::{normalize, split_last};
 use crate::model::{Image, NodeId};
 
 /// Which C library an ELF file is built against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LibcFamily {
     Glibc,
     Musl,

@@ -17,7 +17,7 @@ use crate::model::{Image, NodeId};
 pub use categories::{Category, CategorySet, Classifier};
 
 /// Bytes and files.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub bytes: u64,
     pub files: u64,

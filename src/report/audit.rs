@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::Report;
+use super::{Report, markdown};
 use crate::analysis::linkage::LibcFamily;
 use crate::findings::{Finding, Severity, group, size};
 use crate::model::short_step;
@@ -57,6 +57,16 @@ fn platform(report: &Report) -> String {
     parts.join(", ")
 }
 
+/// "Projected: 612.4 MB (-58 %) with the 5 fixes below".
+fn projection(report: &Report) -> Option<String> {
+    super::projection_line(
+        report.image.size_bytes(),
+        report.projection.bytes,
+        report.projection.fixes.len(),
+    )
+    .map(|line| format!("Projected: {line}"))
+}
+
 fn step_of(report: &Report, layer: Option<usize>) -> String {
     match layer.and_then(|l| report.image.layers.get(l)) {
         Some(l) if !l.created_by.is_empty() => format!("layer {}: {}", l.index, l.step()),
@@ -78,6 +88,9 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         printable::escape(&report.image.reference),
         platform(report)
     )?;
+    if let Some(line) = projection(report) {
+        writeln!(out, "{line}")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -124,6 +137,9 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         printable::escape(&report.image.reference).replace('`', "'")
     )?;
     writeln!(out, "{}\n", platform(report))?;
+    if let Some(line) = projection(report) {
+        writeln!(out, "**{line}**\n")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -142,16 +158,16 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     out,
                     "- **`{}`** {} ({})",
                     f.rule,
-                    escape(&f.message),
+                    markdown::text(&f.message),
                     size(f.bytes)
                 )?;
                 for p in f.paths.iter().take(5) {
-                    writeln!(out, "  - `{}`", printable::escape(p).replace('`', "'"))?;
+                    writeln!(out, "  - {}", markdown::code(p))?;
                 }
                 if f.path_count > 5 {
                     writeln!(out, "  - ... and {} more", group((f.path_count - 5) as u64))?;
                 }
-                writeln!(out, "  - Fix: {}", escape(&f.fix))?;
+                writeln!(out, "  - Fix: {}", markdown::text(&f.fix))?;
             }
         }
     }
@@ -161,18 +177,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// A heading with the step in code: `layer 3: RUN pip install x` -> layer 3: `RUN pip install x`.
 fn md_code(step: &str) -> String {
     match step.split_once(": ") {
-        Some((layer, step)) => format!(
-            "{layer}: `{}`",
-            printable::escape(&short_step(step)).replace('`', "'")
-        ),
+        Some((layer, step)) => format!("{layer}: {}", markdown::code(&short_step(step))),
         None => step.to_string(),
     }
-}
-
-/// Keeps Markdown from reading messages as markup (they already use backticks for code).
-fn escape(s: &str) -> String {
-    printable::escape(s)
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
 }

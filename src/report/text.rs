@@ -34,6 +34,13 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         group(visible.files),
         size(visible.bytes),
     )?;
+    if let Some(line) = super::projection_line(
+        image.size_bytes(),
+        report.projection.bytes,
+        report.projection.fixes.len(),
+    ) {
+        writeln!(out, "  projected: {line}")?;
+    }
     let waste = &facts.waste;
     writeln!(
         out,
