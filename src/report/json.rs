@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Report;
 use crate::analysis::linkage::{LibcFamily, Resolution, machine_name};
+use crate::analysis::packages::Manager;
 use crate::analysis::python::extension_tag;
 use crate::analysis::waste::Fate;
 use crate::analysis::{Category, Totals};
@@ -32,6 +33,8 @@ pub struct JsonReport {
     pub libc: JsonLibc,
     pub elf: Vec<JsonElf>,
     pub python: JsonPython,
+    /// The OS packages the image's package database lists.
+    pub os_packages: JsonOsPackages,
     pub findings: Vec<JsonFinding>,
     pub diagnostics: Vec<JsonDiagnostic>,
 }
@@ -71,6 +74,8 @@ pub struct JsonElf {
     pub stripped: bool,
     pub debug_bytes: u64,
     pub distribution: Option<String>,
+    /// The OS package that installed it, as `name version`.
+    pub os_package: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -78,6 +83,34 @@ pub struct JsonPython {
     pub interpreters: Vec<JsonInterpreter>,
     pub site_packages: Vec<String>,
     pub distributions: Vec<JsonDistribution>,
+}
+
+#[derive(Serialize)]
+pub struct JsonOsPackages {
+    /// "dpkg", "apk", or null when the image has no package database.
+    pub manager: Option<Manager>,
+    /// Largest first.
+    pub packages: Vec<JsonOsPackage>,
+}
+
+#[derive(Serialize)]
+pub struct JsonOsPackage {
+    pub name: String,
+    pub version: String,
+    pub architecture: String,
+    /// Bytes of its files in the final filesystem.
+    pub bytes: u64,
+    /// Its files, symlinks and links in the final filesystem.
+    pub files: u64,
+    /// The layer that installed its current version.
+    pub layer: usize,
+    /// The database's own estimate, in bytes (dpkg's Installed-Size KiB x 1024, apk's I:).
+    pub installed_size_bytes: Option<u64>,
+    /// Part of the build toolchain: its files count as `compilers`.
+    pub toolchain: bool,
+    /// Essential or of required priority: every installation of the distribution has it.
+    pub required: bool,
+    pub source: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -347,6 +380,10 @@ impl JsonReport {
                         .python
                         .owner_of(e.node)
                         .map(|d| format!("{} {}", d.name, d.version)),
+                    os_package: facts
+                        .os_packages
+                        .owner_of(e.node)
+                        .map(|p| format!("{} {}", p.name, p.version)),
                 })
                 .collect(),
             python: JsonPython {
@@ -388,6 +425,26 @@ impl JsonReport {
                             .iter()
                             .map(|&n| absolute(&tree.path(n)))
                             .collect(),
+                    })
+                    .collect(),
+            },
+            os_packages: JsonOsPackages {
+                manager: facts.os_packages.manager,
+                packages: facts
+                    .os_packages
+                    .packages
+                    .iter()
+                    .map(|p| JsonOsPackage {
+                        name: p.name.clone(),
+                        version: p.version.clone(),
+                        architecture: p.architecture.clone(),
+                        bytes: p.bytes,
+                        files: p.files,
+                        layer: p.layer,
+                        installed_size_bytes: p.installed_size,
+                        toolchain: p.toolchain,
+                        required: p.required,
+                        source: p.source.clone(),
                     })
                     .collect(),
             },
