@@ -4,7 +4,7 @@
 //! fixture layers with the `status`, `info/*.list` and `extended_states` files dpkg and apt
 //! write. Sizes are checked against `dpkg-deb --contents` and `dpkg-query`.
 //!
-//! Needs: apt-get with the machine's package lists (`apt-get update`), dpkg-deb, dpkg-query,
+//! Needs apt-get with the machine's package lists (`apt-get update`), dpkg-deb, dpkg-query,
 //! and cc.
 
 mod common;

@@ -234,12 +234,12 @@ fn apk_packages_with_their_files_layers_and_toolchain() {
         assert_eq!(got["layer"], layer, "{}", p.name);
         assert_eq!(got["source"], p.name);
     }
-    let toolchain = |name: &str| package(&report, name)["toolchain"] == true;
+    let is_toolchain = |name: &str| package(&report, name)["toolchain"] == true;
     for name in ["gcc", "binutils", "musl-dev", "isl26", "mpc1"] {
-        assert!(toolchain(name), "{name}");
+        assert!(is_toolchain(name), "{name}");
     }
     for name in ["musl", "busybox", "libstdc++", "libgcc"] {
-        assert!(!toolchain(name), "{name}");
+        assert!(!is_toolchain(name), "{name}");
     }
     // gcc's translations are compilers by its package; musl-dev's headers and static libc
     // are compilers too, besides their own categories.
