@@ -212,7 +212,7 @@ fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
 }
 
 #[test]
-fn apk_packages_with_their_files_layers_and_toolchain() {
+fn apk_packages_with_their_files_layers_and_toolchain_flags() {
     let (base, build) = alpine();
     let report = json_for(&apk_image(&base, &build, false));
     assert_eq!(report["os_packages"]["manager"], "apk");
@@ -234,12 +234,12 @@ fn apk_packages_with_their_files_layers_and_toolchain() {
         assert_eq!(got["layer"], layer, "{}", p.name);
         assert_eq!(got["source"], p.name);
     }
-    let is_toolchain = |name: &str| package(&report, name)["toolchain"] == true;
+    let marked = |name: &str| package(&report, name)["toolchain"] == true;
     for name in ["gcc", "binutils", "musl-dev", "isl26", "mpc1"] {
-        assert!(is_toolchain(name), "{name}");
+        assert!(marked(name), "{name}");
     }
     for name in ["musl", "busybox", "libstdc++", "libgcc"] {
-        assert!(!is_toolchain(name), "{name}");
+        assert!(!marked(name), "{name}");
     }
     // gcc's translations are compilers by its package; musl-dev's headers and static libc
     // are compilers too, besides their own categories.
