@@ -765,6 +765,16 @@ fn o_switches_packages_to_the_os_packages_and_enter_shows_the_largest_file() {
     assert_eq!((s.focus, s.layer), (Pane::Files, 1));
     let node = s.selected_node().unwrap();
     assert_eq!(report.image.tree.path(node), b"usr/lib/libz.so.1");
+    let details: Vec<String> = tui::describe::lines(&report, &s)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|l| l == "package zlib1g 1.0-1 (900 B, 1 file, installed in layer 1)"),
+        "{details:#?}"
+    );
     // And back to the Python distributions.
     for a in [Action::Focus(Pane::Packages), Action::TogglePackages] {
         update(&mut s, &report, a);
