@@ -488,6 +488,7 @@ fn update_never_panics_on_any_action_in_any_state() {
         PrevLayer,
         ToggleMode,
         ToggleSort,
+        TogglePackages,
         ToggleUnchanged,
         CycleMinSize,
         StartFilter,
@@ -707,4 +708,77 @@ fn the_readme_lists_exactly_the_keys_of_the_key_table() {
         table,
         "the README's keys differ from src/tui/keys.rs; PYDIVE_BLESS=1 rewrites them"
     );
+}
+
+#[test]
+fn o_switches_packages_to_the_os_packages_and_enter_shows_the_largest_file() {
+    use pydive::fixture::{Entry, Image, Layer};
+    // A distroless-style dpkg database (status.d), written by the test.
+    let control = |name: &str, kib: u64| {
+        format!("Package: {name}\nVersion: 1.0-1\nArchitecture: amd64\nInstalled-Size: {kib}\n")
+    };
+    let image = Image::new(vec![
+        Layer::new(
+            "ADD base",
+            vec![
+                Entry::file("var/lib/dpkg/status.d/libc6", control("libc6", 20)),
+                Entry::file(
+                    "var/lib/dpkg/status.d/libc6.md5sums",
+                    "00  usr/lib/libc.so.6\n00  usr/share/doc/libc6/copyright\n",
+                ),
+                Entry::file_len("usr/lib/libc.so.6", 20_000, 1),
+                Entry::file_len("usr/share/doc/libc6/copyright", 300, 2),
+            ],
+        ),
+        Layer::new(
+            "RUN install zlib",
+            vec![
+                Entry::file("var/lib/dpkg/status.d/zlib1g", control("zlib1g", 1)),
+                Entry::file(
+                    "var/lib/dpkg/status.d/zlib1g.md5sums",
+                    "00  usr/lib/libz.so.1\n",
+                ),
+                Entry::file_len("usr/lib/libz.so.1", 900, 3),
+            ],
+        ),
+    ]);
+    let report = common::report_for(&image);
+    let mut s = ViewState::new(&report, 100, 30, false);
+    for a in [Action::Focus(Pane::Packages), Action::TogglePackages] {
+        update(&mut s, &report, a);
+    }
+    assert!(s.os_packages);
+    assert_eq!(tui::lists::len(&report, &s, Pane::Packages), 2);
+    let area = Rect::new(0, 0, 100, 30);
+    let mut buf = Buffer::empty(area);
+    tui::packages::render(&report, &s, area, &mut buf);
+    let drawn = text(&buf);
+    assert!(drawn.contains("Packages: dpkg (2)"), "{drawn}");
+    let libc_row = drawn.lines().find(|l| l.contains("libc6")).unwrap();
+    assert!(
+        libc_row.contains("20.3 kB") && libc_row.contains(" 0 "),
+        "{libc_row}"
+    );
+    for a in [Action::Down, Action::Activate] {
+        update(&mut s, &report, a);
+    }
+    assert_eq!((s.focus, s.layer), (Pane::Files, 1));
+    let node = s.selected_node().unwrap();
+    assert_eq!(report.image.tree.path(node), b"usr/lib/libz.so.1");
+    let details: Vec<String> = tui::describe::lines(&report, &s)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|l| l == "package zlib1g 1.0-1 (900 B, 1 file, installed in layer 1)"),
+        "{details:#?}"
+    );
+    // And back to the Python distributions.
+    for a in [Action::Focus(Pane::Packages), Action::TogglePackages] {
+        update(&mut s, &report, a);
+    }
+    assert!(!s.os_packages);
+    assert_eq!(tui::lists::len(&report, &s, Pane::Packages), 0);
 }

@@ -6,6 +6,7 @@ pub mod categories;
 pub mod dive;
 pub mod duplicates;
 pub mod linkage;
+pub mod packages;
 pub mod python;
 pub mod resolve;
 pub mod waste;
@@ -72,25 +73,30 @@ pub struct Facts {
     pub dive: dive::DiveNumbers,
     pub linkage: linkage::Linkage,
     pub python: python::Python,
+    pub os_packages: packages::OsPackages,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
 /// size). Everything else is only hashed, or skipped.
 pub fn wants_content(path: &[u8], size: u64) -> bool {
-    linkage::wants_content(path, size) || python::wants_content(path, size)
+    linkage::wants_content(path, size)
+        || python::wants_content(path, size)
+        || packages::wants_content(path, size)
 }
 
 pub fn analyze(image: &Image) -> Facts {
     let linkage = linkage::compute(image);
     let python = python::compute(image, &linkage);
+    let os_packages = packages::compute(image, &linkage);
     Facts {
         visible: visible(image),
-        categories: categorize(image, &linkage),
+        categories: categorize(image, &linkage, &os_packages),
         waste: waste::compute(image),
         duplicates: duplicates::compute(image),
         dive: dive::compute(image),
         linkage,
         python,
+        os_packages,
     }
 }
 
@@ -107,7 +113,11 @@ fn visible(image: &Image) -> Totals {
     totals
 }
 
-fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
+fn categorize(
+    image: &Image,
+    linkage: &linkage::Linkage,
+    os_packages: &packages::OsPackages,
+) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
@@ -131,7 +141,12 @@ fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
         if provided.is_empty() {
             continue;
         }
-        let set = classifier.classify(&tree.path(id));
+        let mut set = classifier.classify(&tree.path(id));
+        // The package database knows the toolchain's files wherever they are (binutils'
+        // translations, gprofng, linker scripts); the path rules cover images without one.
+        if os_packages.is_toolchain_file(id) {
+            set.insert(Category::Compilers);
+        }
         if set.is_empty() {
             continue;
         }

@@ -1,5 +1,5 @@
 //! The text report: what a person reads in a terminal. Layers with their step and size, where
-//! the bytes went, the waste, and the findings with their fixes.
+//! the bytes went, the largest OS packages, the waste, and the findings with their fixes.
 
 use std::io::{self, Write};
 
@@ -96,6 +96,35 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 c.id(),
                 size(t.bytes),
                 group(t.files)
+            )?;
+        }
+    }
+
+    let os = &facts.os_packages;
+    if let Some(manager) = os.manager {
+        let total: u64 = os.packages.iter().map(|p| p.bytes).sum();
+        let toolchain: Vec<_> = os.packages.iter().filter(|p| p.toolchain).collect();
+        writeln!(
+            out,
+            "\nOS packages ({}: {} installed, {}; build toolchain {} packages, {})",
+            match manager {
+                crate::analysis::packages::Manager::Dpkg => "dpkg",
+                crate::analysis::packages::Manager::Apk => "apk",
+            },
+            group(os.packages.len() as u64),
+            size(total),
+            group(toolchain.len() as u64),
+            size(toolchain.iter().map(|p| p.bytes).sum()),
+        )?;
+        for p in os.packages.iter().take(10) {
+            writeln!(
+                out,
+                "  {:>10}  layer {:>2}  {} {}{}",
+                size(p.bytes),
+                p.layer,
+                p.name,
+                p.version,
+                if p.toolchain { "  (toolchain)" } else { "" }
             )?;
         }
     }

@@ -69,6 +69,8 @@ pub enum Action {
     PrevLayer,
     ToggleMode,
     ToggleSort,
+    /// Packages: Python distributions or OS packages.
+    TogglePackages,
     ToggleUnchanged,
     CycleMinSize,
     /// `/`: start typing a path filter.

@@ -145,6 +145,11 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         when: When::Browsing,
+        keys: &[(ch('o'), A::TogglePackages)],
+        does: "Packages: Python distributions / OS packages",
+    },
+    Binding {
+        when: When::Browsing,
         keys: &[(ch('f'), A::CycleMinSize)],
         does: "minimum size: off, 1 kB, 100 kB, 1 MB, 10 MB, 100 MB",
     },

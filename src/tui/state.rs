@@ -60,6 +60,8 @@ pub struct ViewState {
     pub tree: TreeView,
     pub findings: ListPos,
     pub packages: ListPos,
+    /// The Packages pane lists OS packages rather than Python distributions.
+    pub os_packages: bool,
     pub details_scroll: usize,
     /// Some while `/` is typing a filter.
     pub filter_input: Option<String>,
@@ -84,6 +86,7 @@ impl ViewState {
             tree: TreeView::default(),
             findings: ListPos::default(),
             packages: ListPos::default(),
+            os_packages: false,
             details_scroll: 0,
             filter_input: None,
             note: None,

@@ -50,6 +50,7 @@ fn hints(pane: Pane) -> &'static [(&'static [Action], &'static str)] {
         Pane::Packages => &[
             (&[A::Up, A::Down], "package"),
             (&[A::Activate], "go to files"),
+            (&[A::TogglePackages], "python / os"),
             PANES,
             KEYS,
             QUIT,

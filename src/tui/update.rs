@@ -266,7 +266,8 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
             Pane::Files => state.toggle_fold(report),
             Pane::Findings => state.jump_to_finding(report),
             Pane::Packages => {
-                if let Some((layer, node)) = lists::package_location(report, state.packages.cursor)
+                if let Some((layer, node)) =
+                    lists::package_location(report, state, state.packages.cursor)
                 {
                     state.show(report, Some(layer), node);
                 }
@@ -301,6 +302,11 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
                 Sort::Size => Sort::Name,
             };
             state.refresh_tree(report);
+        }
+        Action::TogglePackages => {
+            state.os_packages = !state.os_packages;
+            state.packages = Default::default();
+            state.set_focus(Pane::Packages);
         }
         Action::ToggleUnchanged => {
             state.tree.hide_unchanged = !state.tree.hide_unchanged;
