@@ -85,10 +85,13 @@ pub fn load_with_progress(
     read: &ReadConfig,
     counters: Option<&Counters>,
 ) -> Result<Report> {
+    let content = crate::layer::ContentBudget::new(&read.limits);
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
         keep_content: &crate::analysis::wants_content,
+        limits: &read.limits,
+        content: &content,
         inspect_elf: true,
         fetch: &read.fetch,
         counters,

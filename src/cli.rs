@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::findings::Severity;
+use crate::limits::Limits;
 use crate::report::Format;
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{Credentials, FetchOptions, Password, Platform, PullPolicy, Transport};
@@ -116,6 +117,11 @@ struct ReadArgs {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Change a limit on what an image may cost, e.g. `--limit tar-header=1M` or
+    /// `--limit read-timeout=5m` (repeatable; see the README for every limit and its default;
+    /// also PYDIVE_LIMITS=KEY=VALUE,...).
+    #[arg(long = "limit", global = true, value_name = "KEY=VALUE")]
+    limits: Vec<String>,
 }
 
 /// The lowest severity that makes `pydive audit` exit with 1.
@@ -142,6 +148,8 @@ impl FailOn {
 pub struct ReadConfig {
     pub verify: bool,
     pub platform: Platform,
+    /// What an image may cost (`--limit`, `PYDIVE_LIMITS`).
+    pub limits: Limits,
     /// Daemon, registry, cache and progress settings.
     pub fetch: FetchOptions,
 }
@@ -152,6 +160,7 @@ impl Default for ReadConfig {
         ReadConfig {
             verify: true,
             platform: Platform::host(),
+            limits: Limits::default(),
             fetch: FetchOptions::default(),
         }
     }
@@ -198,6 +207,7 @@ impl ReadArgs {
             insecure: self.insecure || before.insecure,
             no_cache: self.no_cache || before.no_cache,
             quiet: self.quiet || before.quiet,
+            limits: [before.limits, self.limits].concat(),
         }
     }
 
@@ -230,6 +240,7 @@ impl ReadArgs {
         };
         Ok(ReadConfig {
             verify: !self.no_verify,
+            limits: Limits::from_env_and_flags(&self.limits)?,
             platform: match &self.platform {
                 Some(p) => Platform::parse(p)?,
                 None => Platform::host(),

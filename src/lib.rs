@@ -9,6 +9,7 @@ pub mod demo;
 pub mod findings;
 pub mod fixture;
 pub mod layer;
+pub mod limits;
 pub mod model;
 pub mod printable;
 pub mod report;

@@ -125,9 +125,9 @@ fn hostile_layer_headers_never_panic() {
     let tar = image(|l| l).layer_tar(0).unwrap();
     // Header offsets of the layer's entries.
     let mut headers = Vec::new();
-    let mut archive = tar::Archive::new(&tar[..]);
-    for entry in archive.entries().unwrap().raw(true) {
-        headers.push(entry.unwrap().raw_header_position() as usize);
+    let mut archive = pydive::layer::tar::Reader::new(&tar[..], 64 << 10);
+    while let Some(header) = archive.next_header().unwrap() {
+        headers.push(header.offset as usize);
     }
     let pokes: &[(std::ops::Range<usize>, &[u8])] = &[
         (124..136, b"77777777777\0"), // the largest octal size
@@ -152,12 +152,15 @@ fn hostile_layer_headers_never_panic() {
         for (field, value) in pokes {
             let mut damaged = tar.clone();
             poke_header(&mut damaged, at, field.clone(), value);
-            let keep_all = |_: &[u8], _: u64| true;
+            let keep_all = |_: &[u8], _: u64| pydive::layer::Keep::Whole;
+            let content = pydive::layer::ContentBudget::default();
             let opts = pydive::layer::ScanOptions {
                 hash_blob: true,
                 hash_tar: true,
                 keep_content: &keep_all,
                 inspect_elf: true,
+                max_tar_header: 64 << 10,
+                content: &content,
             };
             let _ = pydive::layer::scan(&damaged[..], &opts);
             let bytes: &'static [u8] = Box::leak(damaged.into_boxed_slice());
@@ -254,4 +257,286 @@ fn errors_are_one_escaped_line_and_cut() {
     assert_eq!(terminal_controls(&out.stderr), Vec::<String>::new());
     assert!(stderr.len() < 1200, "{} bytes", stderr.len());
     assert!(stderr.contains("more characters)"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads outside the image
+
+const HOST_SECRET: &str = "c2VjcmV0LXRva2VuLWZyb20tdGhlLWhvc3Q=";
+
+/// An OCI layout whose first layer blob is replaced by `plant(blob_path)`.
+fn layout_with_planted_blob(plant: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let written = image(|l| l).write_oci_dir(&layout).unwrap();
+    let hex = written.layer_digests[0].trim_start_matches("sha256:");
+    let blob = layout.join("blobs/sha256").join(hex);
+    std::fs::remove_file(&blob).unwrap();
+    plant(&blob);
+    dir
+}
+
+fn report_stderr(arg: &str) -> (Option<i32>, String) {
+    let out = common::pydive()
+        .args(["report", arg])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_layout_blob_linked_to_a_host_file_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let host_file = dir.path().join("config.json");
+    std::fs::write(
+        &host_file,
+        format!(r#"{{"auths":{{"registry.example":{{"auth":"{HOST_SECRET}"}}}}}}"#),
+    )
+    .unwrap();
+    let layout = layout_with_planted_blob(|blob| {
+        std::os::unix::fs::symlink(&host_file, blob).unwrap();
+    });
+    let arg = format!("oci:{}", layout.path().join("layout").display());
+    let (code, stderr) = report_stderr(&arg);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("leads out of the layout"), "{stderr}");
+    assert!(!stderr.contains(HOST_SECRET), "{stderr}");
+    assert!(!stderr.contains("auths"), "{stderr}");
+}
+
+#[test]
+fn a_layout_blob_that_is_a_fifo_or_a_directory_is_refused_without_waiting() {
+    let fifo = layout_with_planted_blob(|blob| {
+        let path = std::ffi::CString::new(blob.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    });
+    let dir = layout_with_planted_blob(|blob| std::fs::create_dir(blob).unwrap());
+    for (layout, what) in [(fifo, "a FIFO"), (dir, "a directory")] {
+        let arg = format!("oci:{}", layout.path().join("layout").display());
+        let (code, stderr) = budget::within_budget(what, || report_stderr(&arg));
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("is {what}, not a regular file")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_symlink_inside_the_layout_is_followed() {
+    // Some tools store a blob once and link the others to it: that stays readable.
+    let layout = layout_with_planted_blob(|blob| {
+        let copy = blob.with_file_name("elsewhere");
+        std::fs::write(&copy, image(|l| l).layer_tar(0).unwrap()).unwrap();
+        std::os::unix::fs::symlink("elsewhere", blob).unwrap();
+    });
+    let arg = format!("oci:{}", layout.path().join("layout").display());
+    let report = common::load(&arg);
+    assert!(report.image.tree.lookup(b"usr/a").is_some());
+}
+
+#[test]
+fn a_tar_error_never_quotes_the_file() {
+    // A "layer" that is a host's credentials file: the error says what is wrong, not what is
+    // in it.
+    let layout = layout_with_planted_blob(|blob| {
+        let mut secret =
+            format!(r#"{{"auths":{{"registry.example":{{"auth":"{HOST_SECRET}"}}}}}}"#)
+                .into_bytes();
+        secret.resize(4096, b' ');
+        std::fs::write(blob, secret).unwrap();
+    });
+    let arg = format!("oci:{}", layout.path().join("layout").display());
+    let (code, stderr) = report_stderr(&arg);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a valid tar"), "{stderr}");
+    assert!(!stderr.contains(HOST_SECRET), "{stderr}");
+    assert!(!stderr.contains("auths"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time and memory in proportion to the input
+
+/// A header block as an attacker writes it: any name, type and size.
+fn raw_header(name: &[u8], typeflag: u8, size: u64) -> [u8; 512] {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(size);
+    h.set_mode(0o644);
+    let mut bytes = [0u8; 512];
+    bytes.copy_from_slice(h.as_bytes());
+    bytes[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
+    bytes[156] = typeflag;
+    bytes
+}
+
+/// Writes a one-image OCI layout and returns its `oci:` argument (the directory lives as long
+/// as the returned guard).
+fn layout_of(image: &Image) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    image.write_oci_dir(dir.path()).unwrap();
+    let arg = format!("oci:{}", dir.path().display());
+    (dir, arg)
+}
+
+fn load(arg: &str, read: &pydive::cli::ReadConfig) -> anyhow::Result<pydive::report::Report> {
+    pydive::app::load(&Transport::parse(arg).unwrap(), read)
+}
+
+fn long_name_image(typeflag: u8, len: u64) -> Image {
+    Image::new(vec![
+        Layer::new(
+            "hostile",
+            vec![
+                Entry::raw(
+                    raw_header(b"././@LongLink", typeflag, len),
+                    pydive::fixture::Content::Repeat { byte: b'a', len },
+                ),
+                Entry::file("x", "after the long name"),
+            ],
+        )
+        .zstd(),
+    ])
+}
+
+#[test]
+fn a_gigantic_gnu_long_name_or_pax_header_is_refused_by_its_limit() {
+    for (typeflag, what, verify) in [
+        (b'L', "a GNU long name", true),
+        (b'x', "a PAX header", false),
+    ] {
+        let (_dir, arg) = layout_of(&long_name_image(typeflag, 300 << 20));
+        {
+            let mut read = common::read_config();
+            read.verify = verify;
+            let result = budget::within_budget(what, || load(&arg, &read));
+            let Err(e) = result else {
+                panic!("{what}: read without an error")
+            };
+            let e = format!("{e:#}");
+            assert!(
+                e.contains(&format!(
+                    "{what} of 314572800 bytes is over the tar-header limit"
+                )),
+                "{e}"
+            );
+        }
+    }
+}
+
+/// An old GNU sparse header: `stored` bytes of data, a real size as claimed.
+fn old_sparse(name: &str, real_size: u64, stored: u64) -> Entry {
+    let mut h = raw_header(name.as_bytes(), b'S', stored);
+    // One segment at offset 0 of `stored` bytes, in the header's sparse map.
+    h[386..398].copy_from_slice(b"00000000000\0");
+    h[398..410].copy_from_slice(format!("{stored:011o}\0").as_bytes());
+    // The real size in base-256, as GNU tar writes sizes past 8 GiB.
+    let mut field = [0u8; 12];
+    field[4..].copy_from_slice(&real_size.to_be_bytes());
+    field[0] = 0x80;
+    h[483..495].copy_from_slice(&field);
+    Entry::raw(
+        h,
+        pydive::fixture::Content::Repeat {
+            byte: b'z',
+            len: stored,
+        },
+    )
+}
+
+#[test]
+fn a_sparse_file_claiming_a_tebibyte_is_metadata_not_bytes_to_read() {
+    const TIB: u64 = 1 << 40;
+    let image = Image::new(vec![
+        Layer::new(
+            "sparse",
+            vec![
+                Entry::dir("data"),
+                old_sparse("data/huge.img", TIB, 512),
+                // A file an analysis reads, claiming a tebibyte: not rebuilt in memory.
+                old_sparse("site-packages/x-1.dist-info/RECORD", TIB, 512),
+            ],
+        )
+        .gzip(),
+    ]);
+    let (_dir, arg) = layout_of(&image);
+    for verify in [true, false] {
+        let mut read = common::read_config();
+        read.verify = verify;
+        let report = budget::within_budget("1 TiB sparse", || load(&arg, &read)).unwrap();
+        let id = report.image.tree.lookup(b"data/huge.img").unwrap();
+        assert_eq!(report.image.final_entry(id).unwrap().size, TIB);
+        let note = report
+            .image
+            .diagnostics
+            .iter()
+            .find(|d| d.path.as_deref() == Some(b"site-packages/x-1.dist-info/RECORD".as_slice()))
+            .expect("the RECORD not read is said");
+        assert!(
+            note.message.contains("over the file-content limit"),
+            "{}",
+            note.message
+        );
+    }
+}
+
+#[test]
+fn a_path_a_hundred_thousand_directories_deep_costs_its_length() {
+    let deep = "d/".repeat(100_000) + "file";
+    let image = Image::new(vec![
+        Layer::new("deep", vec![Entry::file(&deep, "x")]),
+        Layer::new("again", vec![Entry::file(&deep, "y")]),
+    ]);
+    let (_dir, arg) = layout_of(&image);
+    let mut read = common::read_config();
+    read.limits.tar_header = 1 << 20;
+    let report = budget::within_budget("deep path", || {
+        let report = load(&arg, &read).unwrap();
+        let mut text = Vec::new();
+        pydive::report::write(&report, pydive::report::Format::Text, &mut text).unwrap();
+        report
+    });
+    assert_eq!(report.facts.dive.inefficient.len(), 1);
+    assert_eq!(report.image.tree.len(), 100_002);
+}
+
+#[test]
+fn kept_contents_are_bounded_per_file_and_in_total() {
+    // Twenty wheels whose METADATA carry a 16 MiB description: only the headers are read.
+    let mut entries = Vec::new();
+    for i in 0..20 {
+        let dir = format!("site-packages/pkg{i}-1.0.dist-info");
+        let mut metadata =
+            format!("Metadata-Version: 2.1\nName: pkg{i}\nVersion: 1.0\n\n").into_bytes();
+        metadata.resize(16 << 20, b'x');
+        entries.push(Entry::file(format!("{dir}/METADATA"), metadata));
+        entries.push(Entry::file(format!("{dir}/RECORD"), vec![b'r'; 4 << 20]));
+    }
+    let image = Image::new(vec![Layer::new("pip install", entries).zstd()]);
+    let (_dir, arg) = layout_of(&image);
+    let mut read = common::read_config();
+    read.verify = false;
+    // 80 MiB of RECORDs against a 32 MiB total.
+    read.limits.content_total = 32 << 20;
+    let report = budget::within_budget("METADATA", || load(&arg, &read)).unwrap();
+    let names: Vec<&str> = report
+        .facts
+        .python
+        .distributions
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 20, "{names:?}");
+    assert!(names.contains(&"pkg7"), "{names:?}");
+    let over: Vec<_> = report
+        .image
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("the content-total limit"))
+        .collect();
+    assert!(!over.is_empty());
+    assert!(over.len() < 20);
 }

@@ -13,7 +13,7 @@ pub mod waste;
 
 use std::collections::BTreeMap;
 
-use crate::layer::EntryKind;
+use crate::layer::{EntryKind, Keep};
 use crate::model::{Image, NodeId};
 pub use categories::{Category, CategorySet, Classifier};
 
@@ -76,9 +76,13 @@ pub struct Facts {
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
-/// size). Everything else is only hashed, or skipped.
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    linkage::wants_content(path, size) || python::wants_content(path, size)
+/// size), and how much of each. Everything else is only hashed, or skipped.
+pub fn wants_content(path: &[u8], size: u64) -> Keep {
+    if python::wants_headers(path) {
+        Keep::Headers
+    } else {
+        Keep::from(linkage::wants_content(path, size) || python::wants_content(path, size))
+    }
 }
 
 pub fn analyze(image: &Image) -> Facts {

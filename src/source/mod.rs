@@ -153,7 +153,11 @@ pub struct ReadOptions<'a> {
     /// Which image of a multi-platform index to take.
     pub platform: Platform,
     /// Which regular files' contents the analyses want (path, size).
-    pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    pub keep_content: &'a (dyn Fn(&[u8], u64) -> layer::Keep + Sync),
+    /// What the image may cost: header, content and metadata sizes, waits.
+    pub limits: &'a crate::limits::Limits,
+    /// The `file-content` and `content-total` limits, shared by every layer's walk.
+    pub content: &'a layer::ContentBudget,
     /// How to reach daemons and registries.
     pub fetch: &'a FetchOptions,
     /// Read every ELF file's facts.
@@ -230,8 +234,8 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             reference: wanted,
         } => {
             let store = match input {
-                Input::File(path) => store::Store::open_tar(path)?,
-                Input::Embedded(bytes) => store::Store::embedded(bytes)?,
+                Input::File(path) => store::Store::open_tar(path, opts.limits)?,
+                Input::Embedded(bytes) => store::Store::embedded(bytes, opts.limits)?,
                 Input::Stdin => unreachable!("handled above"),
             };
             let resolved = manifest::resolve_archive(&store, wanted.as_deref(), &opts.platform)?;
@@ -239,13 +243,13 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             (resolved, scans)
         }
         Transport::Oci { dir, tag } => {
-            let store = store::Store::open_dir(dir)?;
+            let store = store::Store::open_dir(dir, opts.limits)?;
             let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
             let scans = scan_store(&store, &resolved, opts)?;
             (resolved, scans)
         }
         Transport::OciArchive { path, tag } => {
-            let store = store::Store::open_tar(path)?;
+            let store = store::Store::open_tar(path, opts.limits)?;
             let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
             let scans = scan_store(&store, &resolved, opts)?;
             (resolved, scans)
@@ -312,6 +316,8 @@ fn scan_store(
             hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
             keep_content: opts.keep_content,
             inspect_elf: opts.inspect_elf,
+            max_tar_header: opts.limits.tar_header,
+            content: opts.content,
         };
         let blob = store.open(&l.member)?;
         let scan = if opts.verify || !blob.is_plain_tar()? {

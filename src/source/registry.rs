@@ -491,6 +491,8 @@ impl Fetch<'_> {
             hash_tar: false,
             keep_content: self.opts.keep_content,
             inspect_elf: self.opts.inspect_elf,
+            max_tar_header: self.opts.limits.tar_header,
+            content: self.opts.content,
         }
     }
 

@@ -13,14 +13,15 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::ReadOptions;
 use super::manifest::{self, MetaFiles, Resolved};
 use crate::layer::path::{join, normalize, split_last};
-use crate::layer::{self, LayerScan, ScanOptions};
-
-const META_LIMIT: u64 = 64 * 1024 * 1024;
+use crate::layer::{self, LayerScan, ScanOptions, tar};
+use crate::limits::named_bytes;
 
 #[derive(Default)]
 struct Seen {
     origin: String,
     meta: HashMap<Vec<u8>, Vec<u8>>,
+    /// Members that looked like metadata but were not kept, and which limit said so.
+    not_kept: HashMap<Vec<u8>, String>,
     layers: HashMap<Vec<u8>, io::Result<LayerScan>>,
     links: HashMap<Vec<u8>, Vec<u8>>,
 }
@@ -40,7 +41,11 @@ impl Seen {
 
 impl MetaFiles for Seen {
     fn read_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.meta.get(&self.resolve(name.as_bytes())).cloned())
+        let key = self.resolve(name.as_bytes());
+        if let Some(why) = self.not_kept.get(&key) {
+            bail!("{}: {name} was not kept: {why}", self.origin);
+        }
+        Ok(self.meta.get(&key).cloned())
     }
 
     fn origin(&self) -> String {
@@ -56,6 +61,19 @@ pub fn read_stdin(
     read_stream(stdin, "standard input", reference, opts)
 }
 
+/// Whether a member may be a manifest, an index or a config: JSON (or one of the two small
+/// text files of a layout), and not the per-layer `json` files of the legacy format, which
+/// nothing reads.
+fn may_be_metadata(name: &[u8], head: &[u8]) -> bool {
+    let looks_like_json = matches!(
+        head.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    );
+    (looks_like_json && !name.ends_with(b"/json"))
+        || name == b"repositories"
+        || name == b"oci-layout"
+}
+
 /// Reads a `docker save` stream; `origin` names it in errors.
 pub fn read_stream(
     input: impl Read,
@@ -63,7 +81,7 @@ pub fn read_stream(
     reference: Option<&str>,
     opts: &ReadOptions,
 ) -> Result<(Resolved, Vec<LayerScan>)> {
-    let mut archive = tar::Archive::new(input);
+    let mut archive = tar::Reader::new(input, opts.limits.tar_header);
     let mut seen = Seen {
         origin: origin.to_string(),
         ..Seen::default()
@@ -75,52 +93,64 @@ pub fn read_stream(
         hash_tar: opts.verify,
         keep_content: opts.keep_content,
         inspect_elf: opts.inspect_elf,
+        max_tar_header: opts.limits.tar_header,
+        content: opts.content,
     };
-    for entry in archive.entries().map_err(bad)? {
-        let entry = entry.map_err(bad)?;
-        let Some(name) = normalize(&entry.path_bytes()) else {
+    let (max_meta, max_total) = (opts.limits.metadata, opts.limits.metadata_total);
+    let mut kept_total = 0u64;
+    while let Some(header) = archive.next_header().map_err(bad)? {
+        let Some(name) = normalize(&header.path) else {
             continue;
         };
         let name = name.into_vec();
-        match entry.header().entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let size = entry.size();
-                let mut reader = BufReader::with_capacity(64 * 1024, entry);
+        match header.typeflag {
+            b'0' | b'\0' | b'7' => {
+                let size = header.size;
+                let mut reader = BufReader::with_capacity(64 * 1024, &mut archive);
                 let head = reader.fill_buf().map_err(bad)?;
-                let looks_like_json = matches!(
-                    head.iter().find(|b| !b.is_ascii_whitespace()),
-                    Some(b'{' | b'[')
-                );
-                if size <= META_LIMIT
-                    && (looks_like_json || name == b"repositories" || name == b"oci-layout")
-                {
-                    let mut bytes = Vec::with_capacity(size as usize);
-                    reader.read_to_end(&mut bytes).map_err(bad)?;
-                    seen.meta.insert(name, bytes);
-                } else {
-                    let scan = layer::scan(&mut reader, &scan_opts);
-                    if let (Some(counters), Ok(scan)) = (opts.counters, &scan) {
-                        counters.layer_done(scan.blob_size);
+                if may_be_metadata(&name, head) {
+                    if size > max_meta {
+                        seen.not_kept.insert(
+                            name.clone(),
+                            format!("{size} bytes is over {}", named_bytes("metadata", max_meta)),
+                        );
+                    } else if kept_total + size > max_total {
+                        seen.not_kept.insert(
+                            name.clone(),
+                            format!(
+                                "the metadata kept before it reach {}",
+                                named_bytes("metadata-total", max_total)
+                            ),
+                        );
+                    } else {
+                        let mut bytes = Vec::with_capacity(size as usize);
+                        reader.read_to_end(&mut bytes).map_err(bad)?;
+                        kept_total += size;
+                        seen.meta.insert(name, bytes);
+                        continue;
                     }
-                    // A failed walk leaves the outer stream where the tar reader can go on.
-                    io::copy(&mut reader, &mut io::sink()).map_err(bad)?;
-                    seen.layers.insert(name, scan);
                 }
+                let scan = layer::scan(&mut reader, &scan_opts);
+                if let (Some(counters), Ok(scan)) = (opts.counters, &scan) {
+                    counters.layer_done(scan.blob_size);
+                }
+                // A failed walk leaves the outer stream where the tar reader can go on.
+                io::copy(&mut reader, &mut io::sink()).map_err(bad)?;
+                seen.layers.insert(name, scan);
             }
-            tar::EntryType::Symlink => {
-                let target = entry.link_name_bytes().unwrap_or_default();
+            b'2' => {
                 let (dir, _) = split_last(&name);
-                let target = if target.starts_with(b"/") {
-                    normalize(&target)
+                let target = if header.link.starts_with(b"/") {
+                    normalize(&header.link)
                 } else {
-                    normalize(&join(dir, &target))
+                    normalize(&join(dir, &header.link))
                 };
                 if let Some(target) = target {
                     seen.links.insert(name, target.into_vec());
                 }
             }
-            tar::EntryType::Link => {
-                if let Some(target) = entry.link_name_bytes().and_then(|t| normalize(&t)) {
+            b'1' => {
+                if let Some(target) = normalize(&header.link) {
                     seen.links.insert(name, target.into_vec());
                 }
             }
