@@ -1,3 +1,7 @@
+//! The `pydive` command: parses the arguments, runs them through the library, and maps
+//! errors to one line on standard error and exit code 2.
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
