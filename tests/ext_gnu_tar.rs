@@ -3,7 +3,7 @@
 //! (0.0, 0.1, 1.0), and ustar. What pydive reads (names, real sizes, contents rebuilt from
 //! sparse maps) must be what was archived, and what `tar -tv` lists.
 //!
-//! Needs: GNU tar (`tar --version` says "GNU tar").
+//! Needs GNU tar (`tar --version` says "GNU tar"; Debian's essential `tar` package).
 
 mod common;
 
