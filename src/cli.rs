@@ -2,7 +2,7 @@
 //! downstream parses a string.
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -254,10 +254,62 @@ impl ReadArgs {
                 },
                 credentials,
                 insecure: self.insecure,
-                cache: if self.no_cache { None } else { cache_config()? },
+                // Only registry reads use the cache: PYDIVE_CACHE_MAX is checked when it counts.
+                cache: if self.no_cache || !matches!(source, Transport::Registry(_)) {
+                    None
+                } else {
+                    cache_config()?
+                },
                 progress: !self.quiet && std::io::stderr().is_terminal(),
             },
         })
+    }
+}
+
+/// Refuses an `--output` that is the image being read, or inside its OCI layout: pydive never
+/// writes into the image's source.
+fn check_output(output: Option<&Path>, source: &Transport) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(output), Some(input)) = (output, source_path(source)) else {
+        return Ok(());
+    };
+    let refuse = || {
+        anyhow::anyhow!(
+            "--output {} is the image being read ({}); refusing to overwrite it",
+            output.display(),
+            input.display()
+        )
+    };
+    if let (Ok(out), Ok(image)) = (std::fs::metadata(output), std::fs::metadata(input)) {
+        if out.dev() == image.dev() && out.ino() == image.ino() {
+            return Err(refuse());
+        }
+    }
+    if input.is_dir() {
+        let parent = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let (Ok(dir), Ok(parent)) = (std::fs::canonicalize(input), std::fs::canonicalize(parent))
+        {
+            if parent.starts_with(&dir) {
+                return Err(refuse());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file or directory an image is read from, when it is one.
+fn source_path(source: &Transport) -> Option<&Path> {
+    match source {
+        Transport::DockerArchive {
+            input: crate::source::Input::File(path),
+            ..
+        }
+        | Transport::OciArchive { path, .. } => Some(path),
+        Transport::Oci { dir, .. } => Some(dir),
+        _ => None,
     }
 }
 
@@ -293,6 +345,7 @@ impl Cli {
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Report {
                     source,
@@ -309,6 +362,7 @@ impl Cli {
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Audit {
                     source,

@@ -137,10 +137,18 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
     let resolved = manifest::resolve_oci(&files, None, &opts.platform)?;
     let sizes = files.layer_sizes.into_inner().unwrap_or_default();
 
-    let cache = match &opts.fetch.cache {
-        Some(config) => Some(BlobCache::open(config)?),
-        None => None,
-    };
+    // A cache that cannot be used is no reason not to read the image.
+    let cache = opts
+        .fetch
+        .cache
+        .as_ref()
+        .and_then(|config| match BlobCache::open(config) {
+            Ok(cache) => Some(cache),
+            Err(e) => {
+                crate::printable::warn(&format!("{e:#}; reading without the cache"));
+                None
+            }
+        });
     let fetch = Fetch {
         runtime: &runtime,
         client: &client,
