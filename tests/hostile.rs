@@ -540,3 +540,121 @@ fn kept_contents_are_bounded_per_file_and_in_total() {
     assert!(!over.is_empty());
     assert!(over.len() < 20);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Smaller
+
+#[test]
+fn output_naming_the_input_is_refused() {
+    let w = common::archive(&image(|l| l), Layout::DockerClassic);
+    let before = std::fs::read(&w.path).unwrap();
+    let hardlink = w.dir.path().join("other-name.tar");
+    std::fs::hard_link(&w.path, &hardlink).unwrap();
+    for output in [w.path.clone(), hardlink] {
+        let out = common::pydive()
+            .args(["report", w.path.to_str().unwrap(), "-o"])
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is the image being read"), "{stderr}");
+    }
+    assert!(
+        std::fs::read(&w.path).unwrap() == before,
+        "the image is untouched"
+    );
+    // Nor into an OCI layout being read.
+    let dir = tempfile::tempdir().unwrap();
+    image(|l| l).write_oci_dir(dir.path()).unwrap();
+    let out = common::pydive()
+        .args(["audit", &format!("oci:{}", dir.path().display()), "-o"])
+        .arg(dir.path().join("blobs/report.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!dir.path().join("blobs/report.txt").exists());
+}
+
+#[test]
+fn write_errors_name_the_file() {
+    let w = common::archive(&image(|l| l), Layout::DockerClassic);
+    let out = common::pydive()
+        .args(["report", w.path.to_str().unwrap(), "-o", "/dev/full"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write /dev/full"), "{stderr}");
+}
+
+#[test]
+fn byte_counts_saturate_past_two_to_the_64_and_say_so() {
+    let huge = 1u64 << 63;
+    let image = Image::new(vec![Layer::new(
+        "three huge claims",
+        vec![
+            old_sparse("a.img", huge, 512),
+            old_sparse("b.img", huge, 512),
+            old_sparse("c.img", huge, 512),
+        ],
+    )]);
+    let (_dir, arg) = layout_of(&image);
+    let report = load(&arg, &common::read_config()).unwrap();
+    assert_eq!(report.facts.visible.bytes, u64::MAX);
+    assert_eq!(report.image.layers[0].files_bytes(), u64::MAX);
+    assert!(
+        report
+            .image
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("more than 2^64")),
+        "{:?}",
+        report.image.diagnostics
+    );
+    for format in ["text", "json", "markdown"] {
+        let out = common::pydive()
+            .args(["report", &arg, "--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{format}: {out:?}");
+        if format == "text" {
+            assert!(String::from_utf8_lossy(&out.stdout).contains("more than 2^64"));
+        }
+    }
+}
+
+#[test]
+fn random_bytes_on_standard_input_are_one_error_line() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let noise: Vec<u8> = (0..1 << 20).map(|_| rng.next() as u8).collect();
+    let out = common::pydive()
+        .args(["report", "-"])
+        .write_stdin(noise)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a readable tar archive"), "{stderr}");
+}
+
+#[test]
+fn a_bad_cache_limit_matters_only_when_the_cache_is_used() {
+    let w = common::archive(&image(|l| l), Layout::DockerClassic);
+    let out = common::pydive()
+        .env("PYDIVE_CACHE_MAX", "lots")
+        .args(["report", w.path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let cache = tempfile::tempdir().unwrap();
+    let out = common::pydive()
+        .env("PYDIVE_CACHE_MAX", "lots")
+        .env("PYDIVE_CACHE_DIR", cache.path())
+        .args(["cache"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PYDIVE_CACHE_MAX=lots"));
+}

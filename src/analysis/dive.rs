@@ -83,7 +83,7 @@ impl Tree {
         let mut total = 0;
         let mut stack = vec![id];
         while let Some(at) = stack.pop() {
-            total += self.nodes[at].size;
+            total = u64::saturating_add(total, self.nodes[at].size);
             stack.extend(self.nodes[at].children.values());
         }
         total
@@ -284,11 +284,11 @@ pub fn compute(image: &Image) -> DiveNumbers {
                 } else {
                     node.size
                 };
-                let signed = size as i64;
+                let signed = i64::try_from(size).unwrap_or(i64::MAX);
                 if data.min < 0 || signed < data.min {
                     data.min = signed;
                 }
-                data.total += size;
+                data.total = data.total.saturating_add(size);
                 data.seen += 1;
                 true
             });
@@ -296,8 +296,8 @@ pub fn compute(image: &Image) -> DiveNumbers {
         stack_onto(&mut stacked, &tree);
     }
 
-    let minimum: i64 = paths.values().map(|d| d.min).sum();
-    let discovered: u64 = paths.values().map(|d| d.total).sum();
+    let minimum: i64 = paths.values().fold(0, |sum, d| sum.saturating_add(d.min));
+    let discovered = crate::model::sum_bytes(paths.values().map(|d| d.total));
     let mut inefficient: Vec<(Vec<u8>, u32, u64)> = paths
         .into_iter()
         .filter(|(_, d)| d.seen >= 2)
@@ -310,7 +310,7 @@ pub fn compute(image: &Image) -> DiveNumbers {
         } else {
             minimum as f64 / discovered as f64
         },
-        wasted_bytes: inefficient.iter().map(|i| i.2).sum(),
+        wasted_bytes: crate::model::sum_bytes(inefficient.iter().map(|i| i.2)),
         inefficient,
     }
 }

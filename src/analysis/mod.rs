@@ -25,7 +25,7 @@ pub struct Totals {
 
 impl Totals {
     fn add(&mut self, bytes: u64) {
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         self.files += 1;
     }
 }

@@ -354,7 +354,7 @@ pub fn compute(image: &Image, linkage: &Linkage) -> Python {
         let size = |n: NodeId| image.held_bytes(n);
         nodes.sort_by(|a, b| size(*b).cmp(&size(*a)).then(a.cmp(b)));
         for &n in &nodes {
-            dist.size_bytes += size(n);
+            dist.size_bytes = dist.size_bytes.saturating_add(size(n));
             dist.files += 1;
             let name = &image.tree.node(n).name;
             if linkage.by_node(n).is_some() {

@@ -166,7 +166,7 @@ impl Context<'_> {
         {
             if keep(m.node) {
                 let slot = layers.entry(m.layer).or_default();
-                slot.0 += m.bytes;
+                slot.0 = slot.0.saturating_add(m.bytes);
                 slot.1.push(m.node);
             }
         }
@@ -239,7 +239,7 @@ impl Context<'_> {
                 let size = |e: &ElfFacts| self.image.held_bytes(e.node);
                 elves.sort_by(|a, b| size(b).cmp(&size(a)).then(a.path.cmp(&b.path)));
                 let nodes: Vec<NodeId> = elves.iter().map(|e| e.node).collect();
-                let bytes = elves.iter().map(|e| size(e)).sum();
+                let bytes = crate::model::sum_bytes(elves.iter().map(|e| size(e)));
                 self.finding(
                     rule,
                     Some(layer),

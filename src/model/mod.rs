@@ -36,7 +36,7 @@ impl Layer {
     /// Bytes of the regular files this layer's entries hold (what `docker history` and dive
     /// call a layer's size; the tar adds headers and padding).
     pub fn files_bytes(&self) -> u64 {
-        self.entries.iter().map(|e| e.size).sum()
+        sum_bytes(self.entries.iter().map(|e| e.size))
     }
 
     /// Entries that are neither directories nor whiteout markers.
@@ -51,6 +51,12 @@ impl Layer {
             })
             .count()
     }
+}
+
+/// A sum of byte counts that stops at `u64::MAX` instead of wrapping: sizes come from tar
+/// headers, and an image may claim any.
+pub fn sum_bytes(bytes: impl IntoIterator<Item = u64>) -> u64 {
+    bytes.into_iter().fold(0, u64::saturating_add)
 }
 
 /// A Dockerfile step as a person wrote it, from the `created_by` Docker recorded: without
@@ -143,6 +149,23 @@ impl Image {
                 entries: scan.entries,
             });
         }
+        // Sizes are what the tar headers claim; a hostile image can claim more than a u64
+        // holds in all. Every total saturates rather than wraps, and the report says so.
+        let claimed: u128 = built
+            .iter()
+            .flat_map(|l| &l.entries)
+            .map(|e| u128::from(e.size))
+            .sum();
+        if claimed > u128::from(u64::MAX) {
+            diagnostics.push(ImageDiagnostic {
+                layer: None,
+                path: None,
+                message: format!(
+                    "the file sizes this image claims add up to {claimed} bytes, more than 2^64: totals stop at {} bytes",
+                    u64::MAX
+                ),
+            });
+        }
         let last = built.len().saturating_sub(1) as u32;
         let links = links::Links::as_of(&tree, &built, last);
         Image {
@@ -160,7 +183,7 @@ impl Image {
 
     /// Sum of the layers' uncompressed tar sizes.
     pub fn size_bytes(&self) -> u64 {
-        self.layers.iter().map(|l| l.size_bytes).sum()
+        sum_bytes(self.layers.iter().map(|l| l.size_bytes))
     }
 
     /// The entry a change points at.

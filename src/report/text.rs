@@ -24,7 +24,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         platform.push_str(v);
     }
     writeln!(out, "{}", escape(&image.reference))?;
-    let layer_bytes: u64 = image.layers.iter().map(|l| l.files_bytes()).sum();
+    let layer_bytes = crate::model::sum_bytes(image.layers.iter().map(|l| l.files_bytes()));
     writeln!(
         out,
         "  {platform}, {} layers holding {} ({} as layer tars); {} files ({}) in the final filesystem",
