@@ -404,26 +404,26 @@ fn long_name_image(typeflag: u8, len: u64) -> Image {
 
 #[test]
 fn a_gigantic_gnu_long_name_or_pax_header_is_refused_by_its_limit() {
-    for (typeflag, what, verify) in [
-        (b'L', "a GNU long name", true),
-        (b'x', "a PAX header", false),
+    // Sizes that took gigabytes before (a 1 GB name 9 GB, a 100 MB PAX path 609 MB), and far
+    // more than the budget.
+    for (typeflag, what, len, verify) in [
+        (b'L', "a GNU long name", 300u64 << 20, true),
+        (b'x', "a PAX header", 64 << 20, false),
     ] {
-        let (_dir, arg) = layout_of(&long_name_image(typeflag, 300 << 20));
-        {
-            let mut read = common::read_config();
-            read.verify = verify;
-            let result = budget::within_budget(what, || load(&arg, &read));
-            let Err(e) = result else {
-                panic!("{what}: read without an error")
-            };
-            let e = format!("{e:#}");
-            assert!(
-                e.contains(&format!(
-                    "{what} of 314572800 bytes is over the tar-header limit"
-                )),
-                "{e}"
-            );
-        }
+        let (_dir, arg) = layout_of(&long_name_image(typeflag, len));
+        let mut read = common::read_config();
+        read.verify = verify;
+        let result = budget::within_budget(what, || load(&arg, &read));
+        let Err(e) = result else {
+            panic!("{what}: read without an error")
+        };
+        let e = format!("{e:#}");
+        assert!(
+            e.contains(&format!(
+                "{what} of {len} bytes is over the tar-header limit"
+            )),
+            "{e}"
+        );
     }
 }
 
@@ -509,9 +509,8 @@ fn kept_contents_are_bounded_per_file_and_in_total() {
     let mut entries = Vec::new();
     for i in 0..20 {
         let dir = format!("site-packages/pkg{i}-1.0.dist-info");
-        let mut metadata =
-            format!("Metadata-Version: 2.1\nName: pkg{i}\nVersion: 1.0\n\n").into_bytes();
-        metadata.resize(16 << 20, b'x');
+        let headers = format!("Metadata-Version: 2.1\nName: pkg{i}\nVersion: 1.0\n\n");
+        let metadata = [headers.as_bytes(), &vec![b'x'; (16 << 20) - headers.len()]].concat();
         entries.push(Entry::file(format!("{dir}/METADATA"), metadata));
         entries.push(Entry::file(format!("{dir}/RECORD"), vec![b'r'; 4 << 20]));
     }
@@ -657,4 +656,164 @@ fn a_bad_cache_limit_matters_only_when_the_cache_is_used() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("PYDIVE_CACHE_MAX=lots"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams: FIFOs and process substitution
+
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_fifo_is_read_as_a_stream() {
+    let w = common::archive(&image(Layer::gzip), Layout::DockerOci);
+    let fifo = w.dir.path().join("pipe");
+    mkfifo(&fifo);
+    let (source, target) = (w.path.clone(), fifo.clone());
+    let writer = std::thread::spawn(move || {
+        let bytes = std::fs::read(source).unwrap();
+        std::fs::write(target, bytes).unwrap();
+    });
+    let report = budget::within_budget("fifo", || {
+        load(fifo.to_str().unwrap(), &common::read_config()).unwrap()
+    });
+    writer.join().unwrap();
+    assert!(report.image.tree.lookup(b"usr/d").is_some());
+}
+
+#[test]
+fn a_fifo_nobody_writes_to_times_out_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    mkfifo(&fifo);
+    let out = budget::within_budget("fifo without a writer", || {
+        common::pydive()
+            .args([
+                "report",
+                fifo.to_str().unwrap(),
+                "--limit",
+                "read-timeout=2s",
+            ])
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap()
+    });
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("waiting for something to write to"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nothing opened this FIFO for writing within the read-timeout limit"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn process_substitution_is_read_as_a_stream() {
+    let w = common::archive(&image(|l| l), Layout::DockerClassic);
+    let bin = assert_cmd::cargo::cargo_bin("pydive");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{} report --format json <(cat {})",
+            bin.display(),
+            w.path.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["image"]["layers"].as_array().unwrap().len(), 2);
+}
+
+/// Feeds `stream` to this process's standard input from a thread, as a shell pipe would.
+fn on_stdin(stream: impl FnOnce(std::fs::File) + Send + 'static) -> std::thread::JoinHandle<()> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    assert!(unsafe { libc::dup2(fds[0], 0) } >= 0);
+    unsafe { libc::close(fds[0]) };
+    let writer = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+    std::thread::spawn(move || stream(writer))
+}
+
+/// A `docker save` stream with `junk` JSON-looking members of 4 MiB (the metadata limit, so
+/// that eight fill the metadata-total limit exactly) inserted before the member named `before`.
+fn stream_with_junk(archive: Vec<u8>, before: &'static str, junk: usize, out: std::fs::File) {
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(out));
+    let body = [
+        br#"{"junk":""#.as_slice(),
+        &vec![b'x'; (4 << 20) - 11],
+        br#""}"#,
+    ]
+    .concat();
+    let mut original = tar::Archive::new(&archive[..]);
+    for entry in original.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(before) {
+            for i in 0..junk {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(body.len() as u64);
+                h.set_mode(0o644);
+                // A broken pipe is the reader giving up: fine.
+                if builder
+                    .append_data(&mut h, format!("junk-{i}.json"), &body[..])
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        let header = entry.header().clone();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+        if builder.append(&header, &data[..]).is_err() {
+            return;
+        }
+    }
+    let _ = builder.finish();
+}
+
+#[test]
+fn a_stream_on_standard_input_keeps_only_what_the_manifest_needs_within_limits() {
+    let w = common::archive(&image(|l| l), Layout::DockerClassic);
+    let archive = std::fs::read(&w.path).unwrap();
+    // 100 members of 4 MiB that look like configs, before the real config: they fill the
+    // metadata-total limit, and the real config is then not kept, which the error says.
+    let config_name = tar::Archive::new(&archive[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".json") && n != "manifest.json")
+        .unwrap();
+    let config_name: &'static str = Box::leak(config_name.into_boxed_str());
+    let feeder = on_stdin(move |out| stream_with_junk(archive, config_name, 100, out));
+    let result = budget::within_budget("junk before the config", || {
+        load("-", &common::read_config())
+    });
+    let _ = feeder.join();
+    let Err(e) = result else {
+        panic!("read with the config not kept")
+    };
+    let e = format!("{e:#}");
+    assert!(e.contains("was not kept"), "{e}");
+    assert!(e.contains("the metadata-total limit"), "{e}");
+}
+
+#[test]
+fn junk_on_standard_input_after_the_config_is_not_kept_and_costs_nothing() {
+    let w = common::archive(&image(|l| l), Layout::DockerClassic);
+    let archive = std::fs::read(&w.path).unwrap();
+    // The same junk just before manifest.json: the manifest is always kept, the junk is not.
+    let feeder = on_stdin(move |out| stream_with_junk(archive, "manifest.json", 100, out));
+    let report = budget::within_budget("junk before the manifest", || {
+        load("-", &common::read_config()).unwrap()
+    });
+    feeder.join().unwrap();
+    assert!(report.image.tree.lookup(b"usr/d").is_some());
 }

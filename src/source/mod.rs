@@ -229,6 +229,14 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             input: Input::Stdin,
             reference: wanted,
         } => stream::read_stdin(wanted.as_deref(), opts)?,
+        // A FIFO or `<(docker save img)` is read as it comes, like standard input.
+        Transport::DockerArchive {
+            input: Input::File(path),
+            reference: wanted,
+        } if stream::is_stream(path) => stream::read_path(path, wanted.as_deref(), opts)?,
+        Transport::OciArchive { path, tag } if stream::is_stream(path) => {
+            stream::read_path(path, tag.as_deref(), opts)?
+        }
         Transport::DockerArchive {
             input,
             reference: wanted,

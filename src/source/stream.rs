@@ -6,7 +6,12 @@
 //! here too.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -14,7 +19,7 @@ use super::ReadOptions;
 use super::manifest::{self, MetaFiles, Resolved};
 use crate::layer::path::{join, normalize, split_last};
 use crate::layer::{self, LayerScan, ScanOptions, tar};
-use crate::limits::named_bytes;
+use crate::limits::{named_bytes, named_duration};
 
 #[derive(Default)]
 struct Seen {
@@ -50,6 +55,78 @@ impl MetaFiles for Seen {
 
     fn origin(&self) -> String {
         self.origin.clone()
+    }
+}
+
+/// Whether a path names something to read as a stream rather than a file to index: a FIFO
+/// (`mkfifo`, or bash's `<(docker save img)`, which is `/dev/fd/N`), a character device or a
+/// socket.
+pub fn is_stream(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| {
+        let kind = m.file_type();
+        kind.is_fifo() || kind.is_char_device() || kind.is_socket()
+    })
+}
+
+/// Reads a `docker save` stream or an OCI archive from a FIFO or a device. Opening a FIFO
+/// waits for something to open it for writing: after a second pydive says what it waits for,
+/// and after the `read-timeout` limit it gives up.
+pub fn read_path(
+    path: &Path,
+    reference: Option<&str>,
+    opts: &ReadOptions,
+) -> Result<(Resolved, Vec<LayerScan>)> {
+    let file = open_waiting(path, opts.limits.read_timeout)?;
+    let origin = path.display().to_string();
+    read_stream(
+        BufReader::with_capacity(256 * 1024, file),
+        &origin,
+        reference,
+        opts,
+    )
+}
+
+/// Opens a path for reading, giving up after `timeout` (0: wait as long as it takes). The open
+/// runs on a thread of its own, which std offers no way to interrupt: after a timeout it is
+/// left blocked until the process ends, which is right after the error.
+fn open_waiting(path: &Path, timeout: Duration) -> Result<File> {
+    let (tx, rx) = mpsc::channel();
+    let target = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(File::open(&target));
+    });
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        let left = timeout.saturating_sub(start.elapsed());
+        let wait = if timeout.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            left.min(Duration::from_secs(1))
+        };
+        match rx.recv_timeout(wait) {
+            Ok(opened) => {
+                return opened.with_context(|| format!("cannot open {}", path.display()));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                bail!("cannot open {}", path.display());
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if !timeout.is_zero() && start.elapsed() >= timeout {
+            bail!(
+                "{}: nothing opened this FIFO for writing within {}",
+                path.display(),
+                named_duration("read-timeout", timeout)
+            );
+        }
+        if !told {
+            crate::printable::warn(&format!(
+                "waiting for something to write to {} (a FIFO nothing has opened for writing yet)",
+                path.display()
+            ));
+            told = true;
+        }
     }
 }
 
@@ -109,12 +186,18 @@ pub fn read_stream(
                 let mut reader = BufReader::with_capacity(64 * 1024, &mut archive);
                 let head = reader.fill_buf().map_err(bad)?;
                 if may_be_metadata(&name, head) {
+                    // The layout's own files are few and always kept; the total bounds the
+                    // manifests and configs, which an image may list any number of.
+                    let counted = !matches!(
+                        name.as_slice(),
+                        b"manifest.json" | b"index.json" | b"repositories" | b"oci-layout"
+                    );
                     if size > max_meta {
                         seen.not_kept.insert(
                             name.clone(),
                             format!("{size} bytes is over {}", named_bytes("metadata", max_meta)),
                         );
-                    } else if kept_total + size > max_total {
+                    } else if counted && kept_total + size > max_total {
                         seen.not_kept.insert(
                             name.clone(),
                             format!(
@@ -125,7 +208,9 @@ pub fn read_stream(
                     } else {
                         let mut bytes = Vec::with_capacity(size as usize);
                         reader.read_to_end(&mut bytes).map_err(bad)?;
-                        kept_total += size;
+                        if counted {
+                            kept_total += size;
+                        }
                         seen.meta.insert(name, bytes);
                         continue;
                     }
