@@ -8,6 +8,8 @@
 #[path = "common/budget.rs"]
 mod budget;
 mod common;
+#[path = "common/fake_registry.rs"]
+mod fake_registry;
 
 use pydive::fixture::{Entry, Image, Layer, Layout};
 use pydive::source::Transport;
@@ -816,4 +818,120 @@ fn junk_on_standard_input_after_the_config_is_not_kept_and_costs_nothing() {
     });
     feeder.join().unwrap();
     assert!(report.image.tree.lookup(b"usr/d").is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A misbehaving registry
+
+use fake_registry::{Behaviour, FakeRegistry};
+
+/// A registry on a loopback port serving the test image, misbehaving as asked.
+fn fake_registry(behaviour: Behaviour) -> (tempfile::TempDir, FakeRegistry) {
+    let dir = tempfile::tempdir().unwrap();
+    image(Layer::gzip).write_oci_dir(dir.path()).unwrap();
+    let registry = FakeRegistry::start(dir.path().to_path_buf(), behaviour);
+    (dir, registry)
+}
+
+/// Short waits, so that the test sees each limit act within its budget.
+fn impatient() -> pydive::cli::ReadConfig {
+    let mut read = common::read_config();
+    read.limits.connect_timeout = std::time::Duration::from_secs(2);
+    read.limits.response_timeout = std::time::Duration::from_secs(1);
+    read.limits.read_timeout = std::time::Duration::from_secs(1);
+    read.limits.min_rate = 1024;
+    read
+}
+
+fn registry_error(behaviour: Behaviour) -> String {
+    let (_dir, registry) = fake_registry(behaviour);
+    let read = impatient();
+    let result = budget::within_budget(&format!("{behaviour:?}"), || {
+        load(&registry.reference(), &read)
+    });
+    match result {
+        Ok(_) => panic!("{behaviour:?}: read without an error"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn an_honest_fake_registry_is_read() {
+    let (_dir, registry) = fake_registry(Behaviour::Honest);
+    let report = load(&registry.reference(), &impatient()).unwrap();
+    assert!(report.image.tree.lookup(b"usr/d").is_some());
+}
+
+#[test]
+fn a_registry_that_trickles_its_headers_times_out() {
+    let e = registry_error(Behaviour::SlowHeaders);
+    assert!(e.contains("the response-timeout limit"), "{e}");
+}
+
+#[test]
+fn a_registry_that_trickles_a_manifest_or_a_blob_is_too_slow() {
+    for behaviour in [Behaviour::SlowManifest, Behaviour::SlowBlob] {
+        let e = registry_error(behaviour);
+        assert!(
+            e.contains("slower than the min-rate limit"),
+            "{behaviour:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn a_blob_shorter_than_its_content_length_times_out() {
+    let e = registry_error(Behaviour::ShortBlob);
+    assert!(e.contains("the read-timeout limit"), "{e}");
+}
+
+#[test]
+fn an_endless_or_huge_manifest_is_refused_by_the_metadata_limit() {
+    for behaviour in [Behaviour::EndlessManifest, Behaviour::HugeManifest] {
+        let e = registry_error(behaviour);
+        assert!(
+            e.contains("the manifest is over the metadata limit"),
+            "{behaviour:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn an_error_page_echoing_the_password_never_prints_it() {
+    const PASSWORD: &str = "s3cret-Pa55word";
+    // "alice:s3cret-Pa55word" in base64, as the Authorization header carries it.
+    const ENCODED: &str = "YWxpY2U6czNjcmV0LVBhNTV3b3Jk";
+    for status in [403, 500] {
+        let (_dir, registry) = fake_registry(Behaviour::EchoAuth(status));
+        let out = common::pydive()
+            .args([
+                "report",
+                &registry.reference(),
+                "--username",
+                "alice",
+                "--password-stdin",
+            ])
+            .write_stdin(format!("{PASSWORD}\n"))
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{status}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{status}: {stderr}");
+        assert!(!stderr.contains(PASSWORD), "{status}: {stderr}");
+        assert!(!stderr.contains(ENCODED), "{status}: {stderr}");
+        assert!(
+            stderr.len() < 600,
+            "{status}: a page of {} bytes quoted",
+            stderr.len()
+        );
+        if status == 403 {
+            assert!(
+                stderr.contains("refused the credentials from --username"),
+                "{stderr}"
+            );
+        } else {
+            assert!(stderr.contains("HTTP 500"), "{stderr}");
+        }
+    }
 }

@@ -9,6 +9,7 @@
 mod auth;
 pub mod cache;
 mod daemon;
+mod distribution;
 mod manifest;
 mod progress;
 mod registry;
