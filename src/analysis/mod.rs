@@ -8,6 +8,7 @@ pub mod duplicates;
 pub mod linkage;
 pub mod python;
 pub mod resolve;
+pub mod security;
 pub mod waste;
 
 use std::collections::BTreeMap;
@@ -72,6 +73,7 @@ pub struct Facts {
     pub dive: dive::DiveNumbers,
     pub linkage: linkage::Linkage,
     pub python: python::Python,
+    pub security: security::Security,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
@@ -80,7 +82,11 @@ pub fn wants_content(path: &[u8], size: u64) -> Keep {
     if python::wants_headers(path) {
         Keep::Headers
     } else {
-        Keep::from(linkage::wants_content(path, size) || python::wants_content(path, size))
+        Keep::from(
+            linkage::wants_content(path, size)
+                || python::wants_content(path, size)
+                || security::wants_content(path, size),
+        )
     }
 }
 
@@ -95,6 +101,7 @@ pub fn analyze(image: &Image) -> Facts {
         dive: dive::compute(image),
         linkage,
         python,
+        security: security::compute(image),
     }
 }
 

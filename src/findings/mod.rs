@@ -9,6 +9,7 @@ mod arch_mismatch;
 mod compilers;
 mod debug_info;
 mod duplicates;
+mod git_directory;
 mod glibc_in_musl_image;
 mod glibc_too_new;
 mod glibcxx_too_new;
@@ -16,12 +17,16 @@ mod headers;
 mod interpreter_missing;
 mod musl_in_glibc_image;
 mod pip_cache;
+mod runs_as_root;
+mod secret_file;
+mod setuid;
 mod static_libs;
 mod tests_in_site_packages;
 mod unresolved_library;
 mod wasted;
 mod wheel_tag_mismatch;
 mod wheels;
+mod world_writable;
 
 use std::collections::BTreeMap;
 
@@ -91,6 +96,11 @@ pub const RULES: &[Rule] = &[
     unresolved_library::RULE,
     abi_mismatch::RULE,
     wheel_tag_mismatch::RULE,
+    secret_file::RULE,
+    setuid::RULE,
+    world_writable::RULE,
+    runs_as_root::RULE,
+    git_directory::RULE,
     pip_cache::RULE,
     apt_cache::RULE,
     compilers::RULE,
@@ -103,6 +113,23 @@ pub const RULES: &[Rule] = &[
     tests_in_site_packages::RULE,
 ];
 
+/// The rules about security rather than size or compatibility: tagged `security` in the
+/// reports (SARIF's `security` tag), counted like the others by `audit` and the CI gate.
+pub const SECURITY: &[&str] = &[
+    "secret-file",
+    "setuid",
+    "world-writable",
+    "runs-as-root",
+    "git-directory",
+];
+
+impl Finding {
+    /// Whether the finding is about security (see [`SECURITY`]).
+    pub fn is_security(&self) -> bool {
+        SECURITY.contains(&self.rule)
+    }
+}
+
 /// Runs every rule. Findings come most severe first, then largest first.
 pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {
     let ctx = Context { image, facts };
@@ -112,6 +139,11 @@ pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {
 }
 
 impl Context<'_> {
+    /// A node's absolute path, for a message.
+    fn path(&self, node: NodeId) -> String {
+        absolute(&self.image.tree.path(node))
+    }
+
     /// The Dockerfile step of a layer, if the image history names one.
     fn created_by(&self, layer: usize) -> Option<String> {
         self.image

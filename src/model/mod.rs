@@ -96,6 +96,8 @@ pub struct ImageMeta {
     pub variant: Option<String>,
     /// The container's environment (`KEY=value`), e.g. an `LD_LIBRARY_PATH`.
     pub env: Vec<String>,
+    /// The config's `User` (`USER` in the Dockerfile), as written; `None` when absent.
+    pub user: Option<String>,
 }
 
 /// The whole image: its metadata, its layers and the stacked tree.
@@ -106,6 +108,8 @@ pub struct Image {
     pub architecture: String,
     pub variant: Option<String>,
     pub env: Vec<String>,
+    /// The config's `User`, as written; `None` when absent (the container runs as root).
+    pub user: Option<String>,
     pub layers: Vec<Layer>,
     pub tree: Tree,
     pub diagnostics: Vec<ImageDiagnostic>,
@@ -174,6 +178,7 @@ impl Image {
             architecture: meta.architecture,
             variant: meta.variant,
             env: meta.env,
+            user: meta.user,
             layers: built,
             tree,
             diagnostics,

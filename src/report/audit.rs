@@ -94,8 +94,9 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "    [{}] {} ({})",
+                    "    [{}{}] {} ({})",
                     f.rule,
+                    if f.is_security() { ", security" } else { "" },
                     printable::escape(&f.message),
                     size(f.bytes)
                 )?;
@@ -140,8 +141,9 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "- **`{}`** {} ({})",
+                    "- **`{}`**{} {} ({})",
                     f.rule,
+                    if f.is_security() { " (security)" } else { "" },
                     escape(&f.message),
                     size(f.bytes)
                 )?;

@@ -177,6 +177,8 @@ pub struct JsonFinding {
     pub path_count: usize,
     pub bytes: u64,
     pub fix: String,
+    /// `["security"]` for the security rules; empty otherwise.
+    pub tags: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -404,6 +406,11 @@ impl JsonReport {
                     path_count: f.path_count,
                     bytes: f.bytes,
                     fix: f.fix.clone(),
+                    tags: if f.is_security() {
+                        vec!["security"]
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect(),
             diagnostics: image

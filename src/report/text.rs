@@ -120,9 +120,10 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
         writeln!(
             out,
-            "  {:<7} [{}] {layer}{}",
+            "  {:<7} [{}{}] {layer}{}",
             f.severity,
             f.rule,
+            if f.is_security() { ", security" } else { "" },
             escape(&f.message)
         )?;
         if let Some(step_text) = &f.created_by {

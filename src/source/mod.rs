@@ -290,6 +290,7 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
         os: config.os,
         architecture: config.architecture,
         variant: config.variant,
+        user: config.config.as_ref().and_then(|c| c.user.clone()),
         env: config.config.and_then(|c| c.env).unwrap_or_default(),
     };
     Ok(Image::build(meta, layers))
