@@ -2,12 +2,13 @@
 //! downstream parses a string.
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::findings::Severity;
+use crate::limits::Limits;
 use crate::report::Format;
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{Credentials, FetchOptions, Password, Platform, PullPolicy, Transport};
@@ -139,6 +140,11 @@ struct ReadArgs {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Change a limit on what an image may cost, e.g. `--limit tar-header=1M` or
+    /// `--limit read-timeout=5m` (repeatable; see the README for every limit and its default;
+    /// also PYDIVE_LIMITS=KEY=VALUE,...).
+    #[arg(long = "limit", global = true, value_name = "KEY=VALUE")]
+    limits: Vec<String>,
 }
 
 /// Output formats of `pydive diff`.
@@ -197,6 +203,8 @@ impl FailOn {
 pub struct ReadConfig {
     pub verify: bool,
     pub platform: Platform,
+    /// What an image may cost (`--limit`, `PYDIVE_LIMITS`).
+    pub limits: Limits,
     /// Daemon, registry, cache and progress settings.
     pub fetch: FetchOptions,
 }
@@ -207,6 +215,7 @@ impl Default for ReadConfig {
         ReadConfig {
             verify: true,
             platform: Platform::host(),
+            limits: Limits::default(),
             fetch: FetchOptions::default(),
         }
     }
@@ -266,6 +275,7 @@ impl ReadArgs {
             insecure: self.insecure || before.insecure,
             no_cache: self.no_cache || before.no_cache,
             quiet: self.quiet || before.quiet,
+            limits: [before.limits, self.limits].concat(),
         }
     }
 
@@ -298,6 +308,7 @@ impl ReadArgs {
         };
         Ok(ReadConfig {
             verify: !self.no_verify,
+            limits: Limits::from_env_and_flags(&self.limits)?,
             platform: match &self.platform {
                 Some(p) => Platform::parse(p)?,
                 None => Platform::host(),
@@ -311,10 +322,62 @@ impl ReadArgs {
                 },
                 credentials,
                 insecure: self.insecure,
-                cache: if self.no_cache { None } else { cache_config()? },
+                // Only registry reads use the cache: PYDIVE_CACHE_MAX is checked when it counts.
+                cache: if self.no_cache || !matches!(source, Transport::Registry(_)) {
+                    None
+                } else {
+                    cache_config()?
+                },
                 progress: !self.quiet && std::io::stderr().is_terminal(),
             },
         })
+    }
+}
+
+/// Refuses an `--output` that is the image being read, or inside its OCI layout: pydive never
+/// writes into the image's source.
+fn check_output(output: Option<&Path>, source: &Transport) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(output), Some(input)) = (output, source_path(source)) else {
+        return Ok(());
+    };
+    let refuse = || {
+        anyhow::anyhow!(
+            "--output {} is the image being read ({}); refusing to overwrite it",
+            output.display(),
+            input.display()
+        )
+    };
+    if let (Ok(out), Ok(image)) = (std::fs::metadata(output), std::fs::metadata(input)) {
+        if out.dev() == image.dev() && out.ino() == image.ino() {
+            return Err(refuse());
+        }
+    }
+    if input.is_dir() {
+        let parent = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let (Ok(dir), Ok(parent)) = (std::fs::canonicalize(input), std::fs::canonicalize(parent))
+        {
+            if parent.starts_with(&dir) {
+                return Err(refuse());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file or directory an image is read from, when it is one.
+fn source_path(source: &Transport) -> Option<&Path> {
+    match source {
+        Transport::DockerArchive {
+            input: crate::source::Input::File(path),
+            ..
+        }
+        | Transport::OciArchive { path, .. } => Some(path),
+        Transport::Oci { dir, .. } => Some(dir),
+        _ => None,
     }
 }
 
@@ -351,6 +414,7 @@ impl Cli {
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Report {
                     source,
@@ -368,6 +432,7 @@ impl Cli {
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Audit {
                     source,

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod findings;
 pub mod fixture;
 pub mod layer;
+pub mod limits;
 pub mod model;
 pub mod printable;
 pub mod report;

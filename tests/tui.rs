@@ -662,7 +662,7 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("pydive demo image\n"), "{text}");
-    assert!(text.contains("Findings (11)"));
+    assert!(text.contains("Findings (12)"));
     let out = common::pydive()
         .args(["demo", "--format", "json"])
         .output()
@@ -678,7 +678,7 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()
-            .contains("Findings (11)")
+            .contains("Findings (12)")
     );
 }
 

@@ -9,11 +9,12 @@ pub mod linkage;
 pub mod packages;
 pub mod python;
 pub mod resolve;
+pub mod security;
 pub mod waste;
 
 use std::collections::BTreeMap;
 
-use crate::layer::EntryKind;
+use crate::layer::{EntryKind, Keep};
 use crate::model::{Image, NodeId};
 pub use categories::{Category, CategorySet, Classifier};
 
@@ -26,7 +27,7 @@ pub struct Totals {
 
 impl Totals {
     fn add(&mut self, bytes: u64) {
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         self.files += 1;
     }
 }
@@ -74,14 +75,22 @@ pub struct Facts {
     pub linkage: linkage::Linkage,
     pub python: python::Python,
     pub os_packages: packages::OsPackages,
+    pub security: security::Security,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
-/// size). Everything else is only hashed, or skipped.
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    linkage::wants_content(path, size)
-        || python::wants_content(path, size)
-        || packages::wants_content(path, size)
+/// size), and how much of each. Everything else is only hashed, or skipped.
+pub fn wants_content(path: &[u8], size: u64) -> Keep {
+    if python::wants_headers(path) {
+        Keep::Headers
+    } else {
+        Keep::from(
+            linkage::wants_content(path, size)
+                || python::wants_content(path, size)
+                || packages::wants_content(path, size)
+                || security::wants_content(path, size),
+        )
+    }
 }
 
 pub fn analyze(image: &Image) -> Facts {
@@ -97,6 +106,7 @@ pub fn analyze(image: &Image) -> Facts {
         linkage,
         python,
         os_packages,
+        security: security::compute(image),
     }
 }
 

@@ -107,8 +107,9 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "    [{}] {} ({})",
+                    "    [{}{}] {} ({})",
                     f.rule,
+                    if f.is_security() { ", security" } else { "" },
                     printable::escape(&f.message),
                     size(f.bytes)
                 )?;
@@ -156,8 +157,9 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "- **`{}`** {} ({})",
+                    "- **`{}`**{} {} ({})",
                     f.rule,
+                    if f.is_security() { " (security)" } else { "" },
                     markdown::text(&f.message),
                     size(f.bytes)
                 )?;

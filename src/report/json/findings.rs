@@ -60,6 +60,9 @@ pub struct JsonFinding {
     pub path_count: usize,
     pub bytes: u64,
     pub fix: String,
+    /// `["security"]` for the security rules; empty otherwise.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl From<&Finding> for JsonFinding {
@@ -74,6 +77,11 @@ impl From<&Finding> for JsonFinding {
             path_count: f.path_count,
             bytes: f.bytes,
             fix: f.fix.clone(),
+            tags: if f.is_security() {
+                vec!["security".to_string()]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
