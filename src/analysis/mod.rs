@@ -73,6 +73,9 @@ pub struct Facts {
     pub dive: dive::DiveNumbers,
     pub linkage: linkage::Linkage,
     pub python: python::Python,
+    /// Hard links that carry the bytes of a name removed later: ask it what a visible node
+    /// holds (`hardlinks.size(image, node)`), the size every other final-filesystem total uses.
+    pub hardlinks: hardlinks::Carriers,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
@@ -93,6 +96,7 @@ pub fn analyze(image: &Image) -> Facts {
         dive: dive::compute(image),
         linkage,
         python,
+        hardlinks: carriers,
     }
 }
 

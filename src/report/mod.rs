@@ -1,8 +1,9 @@
 //! Report: the image, the facts and the findings in one value, and one writer per format. The
 //! writers compute nothing; the JSON writer has its own versioned schema types (`json.rs`,
-//! documented in `docs/report-schema.md`).
+//! documented in `docs/report-schema.md`), which the HTML page (`html/`) embeds.
 
 pub mod audit;
+pub mod html;
 pub mod json;
 pub mod text;
 
@@ -35,6 +36,8 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    /// One self-contained page: header, treemap, layers, tables.
+    Html,
 }
 
 /// Writes the full report in a format.
@@ -43,6 +46,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn std::io::Write) -> s
         Format::Text => text::write(report, out),
         Format::Json => json::write(report, out),
         Format::Markdown => audit::write_markdown(report, out),
+        Format::Html => html::write(report, out),
     }
 }
 
@@ -56,5 +60,6 @@ pub fn write_audit(
         Format::Text => audit::write_text(report, out),
         Format::Json => json::write(report, out),
         Format::Markdown => audit::write_markdown(report, out),
+        Format::Html => html::write(report, out),
     }
 }
