@@ -6,7 +6,8 @@
 //! what that layer added, dark mode stays readable, and nothing scrolls sideways at 1280 px.
 //! A 1280x800 screenshot goes to `target/test-artifacts/`.
 //!
-//! Needs: chromium (Debian's `chromium` package; `.ci/run` installs it).
+//! Needs chromium (Debian's `chromium` package, with `fonts-dejavu-core` for the screenshots;
+//! `.ci/run` installs them).
 
 mod common;
 
@@ -200,7 +201,7 @@ fn a_click_zooms_and_the_breadcrumb_goes_back() {
             }
             at == usr && report.image.tree.node(id).exists()
         })
-        .map(|id| report.facts.hardlinks.size(&report.image, id))
+        .map(|id| report.image.held_bytes(id))
         .sum();
     assert_eq!(tile_sum(&mut b, false), want as f64);
     // The breadcrumb's first button goes back to the top.
@@ -330,7 +331,7 @@ fn a_layer_s_bar_filters_the_treemap_to_what_it_added() {
         .tree
         .ids()
         .filter(|&id| image.tree.node(id).exists() && image.tree.node(id).last_layer() == layer)
-        .map(|id| report.facts.hardlinks.size(image, id))
+        .map(|id| image.held_bytes(id))
         .sum();
     let wasted: u64 = report
         .facts

@@ -5,7 +5,6 @@
 pub mod categories;
 pub mod dive;
 pub mod duplicates;
-pub mod hardlinks;
 pub mod linkage;
 pub mod python;
 pub mod resolve;
@@ -73,9 +72,6 @@ pub struct Facts {
     pub dive: dive::DiveNumbers,
     pub linkage: linkage::Linkage,
     pub python: python::Python,
-    /// Hard links that carry the bytes of a name removed later: ask it what a visible node
-    /// holds (`hardlinks.size(image, node)`), the size every other final-filesystem total uses.
-    pub hardlinks: hardlinks::Carriers,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
@@ -85,39 +81,33 @@ pub fn wants_content(path: &[u8], size: u64) -> bool {
 }
 
 pub fn analyze(image: &Image) -> Facts {
-    let carriers = hardlinks::compute(image);
     let linkage = linkage::compute(image);
     let python = python::compute(image, &linkage);
     Facts {
-        visible: visible(image, &carriers),
-        categories: categorize(image, &linkage, &carriers),
-        waste: waste::compute(image, &carriers),
-        duplicates: duplicates::compute(image, &carriers),
+        visible: visible(image),
+        categories: categorize(image, &linkage),
+        waste: waste::compute(image),
+        duplicates: duplicates::compute(image),
         dive: dive::compute(image),
         linkage,
         python,
-        hardlinks: carriers,
     }
 }
 
-fn visible(image: &Image, carriers: &hardlinks::Carriers) -> Totals {
+fn visible(image: &Image) -> Totals {
     let mut totals = Totals::default();
     for id in image.tree.ids() {
         if image
             .final_entry(id)
             .is_some_and(|e| e.kind != EntryKind::Dir)
         {
-            totals.add(carriers.size(image, id));
+            totals.add(image.held_bytes(id));
         }
     }
     totals
 }
 
-fn categorize(
-    image: &Image,
-    linkage: &linkage::Linkage,
-    carriers: &hardlinks::Carriers,
-) -> CategoryFacts {
+fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
@@ -161,7 +151,7 @@ fn categorize(
             continue;
         }
         let layer = node.last_layer();
-        let bytes = carriers.size(image, id);
+        let bytes = image.held_bytes(id);
         if [Category::Compilers, Category::Headers, Category::StaticLibs]
             .iter()
             .any(|c| set.contains(*c))

@@ -156,7 +156,7 @@ fn final_filesystem(report: &Report) -> Tile {
                 into.children.push(dir);
                 continue;
             }
-            let bytes = report.facts.hardlinks.size(image, child);
+            let bytes = image.held_bytes(child);
             if bytes == 0 {
                 continue;
             }
