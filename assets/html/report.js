@@ -128,8 +128,12 @@
   ];
   const NONE = "var(--none)";
 
+  // A file's colour: its first category, as CategorySet::primary picks it. Debug info is
+  // bytes inside an ELF file, so it never colours a whole one.
   function primaryCategory(bits) {
-    for (let i = 0; i < data.categories.length; i++) if (bits & (1 << i)) return data.categories[i];
+    for (let i = 0; i < data.categories.length; i++) {
+      if (bits & (1 << i) && data.categories[i] !== "debug-info") return data.categories[i];
+    }
     return null;
   }
 
@@ -423,10 +427,11 @@
       h("span", {}, h("span", { class: "swatch", style: "background:" + colour }), label);
     if (colourBy === "category") {
       for (const id of data.categories) {
-        const t = R.categories[id];
+        const t = data.primary[id];
         if (t && t.bytes > 0) items.push(swatch(CATEGORY_COLOURS[id], id + " " + size(t.bytes)));
       }
-      items.push(swatch(NONE, "no category"));
+      const claimed = Object.values(data.primary).reduce((sum, t) => sum + t.bytes, 0);
+      items.push(swatch(NONE, "no category " + size(Math.max(0, R.image.files_bytes - claimed))));
     } else if (colourBy === "layer") {
       layers.forEach((l, i) => items.push(swatch(PALETTE[i % PALETTE.length], "layer " + i)));
     } else {

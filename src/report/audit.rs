@@ -124,6 +124,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         printable::escape(&report.image.reference).replace('`', "'")
     )?;
     writeln!(out, "{}\n", platform(report))?;
+    writeln!(out, "{}", super::charts::markdown(report))?;
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());

@@ -3,6 +3,7 @@
 //! documented in `docs/report-schema.md`), which the HTML page (`html/`) embeds.
 
 pub mod audit;
+pub mod charts;
 pub mod html;
 pub mod json;
 pub mod text;

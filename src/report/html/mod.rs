@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::Report;
 use super::json::JsonReport;
-use crate::analysis::Category;
+use crate::analysis::{Category, Totals};
 use crate::findings::Severity;
 use tree::{BUDGET, Tile, WasteGroup, treemap};
 
@@ -34,6 +34,8 @@ struct Page {
     elf_rules: BTreeMap<String, Vec<&'static str>>,
     /// Category ids; a tile's category bit `i` is the `i`th.
     categories: Vec<&'static str>,
+    /// The final filesystem's bytes by primary category (each file once), for the legend.
+    primary: BTreeMap<&'static str, Totals>,
     /// "name version" of each distribution; a tile's `dist` indexes it.
     dists: Vec<String>,
     /// Each layer's Dockerfile step, as the other reports shorten it.
@@ -68,6 +70,13 @@ impl Page {
             report: json,
             elf_rules,
             categories: Category::ALL.iter().map(|c| c.id()).collect(),
+            primary: report
+                .facts
+                .categories
+                .primary
+                .iter()
+                .map(|(c, t)| (c.id(), *t))
+                .collect(),
             dists: report
                 .facts
                 .python
