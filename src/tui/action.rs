@@ -71,6 +71,8 @@ pub enum Action {
     ToggleSort,
     ToggleUnchanged,
     CycleMinSize,
+    /// Files as a tree, or as a treemap of the selected node's directory.
+    ToggleTreemap,
     /// `/`: start typing a path filter.
     StartFilter,
     FilterChar(char),

@@ -145,6 +145,11 @@ impl TreeView {
         }
     }
 
+    /// The bytes at or under a node for the layer and mode the tree was last refreshed for.
+    pub fn size_of(&self, node: NodeId) -> u64 {
+        self.sizes.get(node as usize).copied().unwrap_or(0)
+    }
+
     /// What a node is in `layer`.
     pub fn node_view(&self, report: &Report, layer: u32, node: NodeId) -> NodeView {
         let image = &report.image;
