@@ -499,11 +499,11 @@
     const facts = [
       ["platform", platform],
       ["size (layer tars)", size(img.size_bytes)],
-      ["final filesystem", size(img.files_bytes) + " in " + count(img.files, "file", "files")],
+      ["final filesystem", [size(img.files_bytes), h("small", {}, count(img.files, "file", "files"))]],
       ["layers", String(layers.length)],
-      ["wasted", size(w.wasted_bytes) + " (deleted " + size(w.deleted_bytes) + ", overwritten " + size(w.overwritten_bytes) + ")"],
+      ["wasted", [size(w.wasted_bytes), h("small", {}, "deleted " + size(w.deleted_bytes) + ", overwritten " + size(w.overwritten_bytes))]],
       ["dive efficiency", (100 * w.dive_efficiency).toFixed(1) + " %"],
-      ["libc", libc + (R.libc.os ? " (" + R.libc.os + ")" : "")],
+      ["libc", [libc, R.libc.os ? h("small", {}, R.libc.os) : null]],
       ["Python", pythons.length ? pythons.join(", ") : "none"],
       ["findings", findings],
     ];
