@@ -217,13 +217,21 @@ impl TreeView {
     /// Moves the cursor to a node, expanding its ancestors; false when the filters hide it.
     pub fn reveal(&mut self, report: &Report, layer: u32, node: NodeId) -> bool {
         let tree = &report.image.tree;
+        let mut unfolded = false;
         let mut at = tree.node(node).parent;
         while at != Tree::ROOT {
-            self.collapsed.remove(&at);
+            unfolded |= self.collapsed.remove(&at);
             at = tree.node(at).parent;
         }
-        self.refresh(report, layer);
-        match self.rows.iter().position(|r| r.node == node) {
+        // Re-list only when something changed: a node already listed is just selected.
+        let listed = !unfolded && self.sized_for == Some((layer, self.mode));
+        let found = listed
+            .then(|| self.rows.iter().position(|r| r.node == node))
+            .flatten();
+        if found.is_none() {
+            self.refresh(report, layer);
+        }
+        match found.or_else(|| self.rows.iter().position(|r| r.node == node)) {
             Some(i) => {
                 self.cursor = i;
                 true

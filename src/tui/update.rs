@@ -131,10 +131,23 @@ impl ViewState {
 
     /// Opens a directory tile: selects its largest child, so the map shows inside it.
     fn map_open(&mut self, report: &Report, node: NodeId) {
-        let inside = treemap::tiles(report, &self.tree, self.layer as u32, node);
-        match inside.first().and_then(|t| t.node) {
-            Some(child) => self.show(report, None, child),
-            None => self.show(report, None, node),
+        let (layer, mode) = (self.layer as u32, self.tree.mode);
+        let tiles = treemap::tiles(report, &self.tree, layer, node);
+        let Some(child) = tiles.first().and_then(|t| t.node) else {
+            self.show(report, None, node);
+            return;
+        };
+        self.show(report, None, child);
+        // The map inside is the one just made, unless showing the child changed the view.
+        if self.selected_node() == Some(child)
+            && (self.layer as u32, self.tree.mode) == (layer, mode)
+        {
+            self.map = Some(Map {
+                dir: node,
+                layer,
+                mode,
+                tiles,
+            });
         }
     }
 
