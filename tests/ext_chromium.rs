@@ -426,3 +426,39 @@ fn the_forty_thousand_file_page_adds_up_and_draws_promptly() {
     eprintln!("40k files: drawn after {drawn} ms, first contentful paint {paint} ms");
     assert!(drawn < 5_000.0, "drawn after {drawn} ms");
 }
+
+/// An image with nothing to say (one file, no category, no waste, no Python, no finding)
+/// still gets a whole page: every table says it is empty, and the one tile is its file.
+#[test]
+fn a_plain_image_s_page_says_what_is_empty() {
+    let Some(mut b) = browser() else { return };
+    let report = common::report_for(&pydive::fixture::Image::new(vec![
+        pydive::fixture::Layer::new(
+            "COPY main.py /app/",
+            vec![pydive::fixture::Entry::file(
+                "app/main.py",
+                b"print('hi')\n",
+            )],
+        ),
+    ]));
+    let (_dir, path) = page(&report);
+    b.open(&path).unwrap();
+    b.wait_for(
+        "document.documentElement.dataset.renderedMs !== undefined",
+        WAIT,
+    )
+    .unwrap();
+    assert_eq!(b.errors(), Vec::<String>::new());
+    assert_eq!(tile_sum(&mut b, false), 12.0);
+    assert_eq!(tile_sum(&mut b, true), 0.0);
+    for (id, want) in [
+        ("findings", "No findings"),
+        ("packages", "No installed Python distribution"),
+        ("elf", "No ELF file with a problem"),
+    ] {
+        let text = b
+            .eval(&format!("document.getElementById('{id}').textContent"))
+            .unwrap();
+        assert!(text.as_str().unwrap().contains(want), "#{id}: {text}");
+    }
+}
