@@ -155,6 +155,7 @@
   }
   // Dark text on light tiles, light text on dark ones.
   function inkFor(colour) {
+    if (colour === NONE) return "var(--fg)";
     const m = /^#(..)(..)(..)$/.exec(colour);
     if (!m) return "";
     const [r, g, b] = m.slice(1).map((x) => parseInt(x, 16) / 255);
