@@ -32,7 +32,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Sub {
-    /// The full analysis as text, JSON or Markdown.
+    /// The full analysis as text, JSON, Markdown or one self-contained HTML page.
     Report {
         image: String,
         #[arg(long, value_enum, default_value = "text")]

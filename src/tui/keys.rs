@@ -155,6 +155,11 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         when: When::Browsing,
+        keys: &[(ch('t'), A::ToggleTreemap)],
+        does: "Files: tree / treemap of the selection's directory",
+    },
+    Binding {
+        when: When::Browsing,
         keys: &[(ch('/'), A::StartFilter)],
         does: "filter paths by a regular expression, as you type",
     },
