@@ -11,5 +11,6 @@ pub mod fixture;
 pub mod layer;
 pub mod model;
 pub mod report;
+pub mod scan;
 pub mod source;
 pub mod tui;

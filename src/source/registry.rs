@@ -170,8 +170,19 @@ struct Remote {
 }
 
 impl Remote {
-    /// One line that says what went wrong and what to do; never a secret.
+    /// [`Remote::describe`], marked [`super::Transient`] when a later attempt may succeed.
     fn explain(&self, e: OciDistributionError) -> anyhow::Error {
+        let transient = is_transient_error(&e);
+        let err = self.describe(e);
+        if transient {
+            anyhow::Error::new(super::Transient(format!("{err:#}")))
+        } else {
+            err
+        }
+    }
+
+    /// One line that says what went wrong and what to do; never a secret.
+    fn describe(&self, e: OciDistributionError) -> anyhow::Error {
         let origin = &self.origin;
         let registry = &self.registry;
         let denied = || match &self.credentials {
@@ -248,6 +259,26 @@ impl Remote {
     }
 }
 
+/// Rate limits, an overloaded or restarting registry, and a network that did not answer.
+fn is_transient_error(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ServerError { code, .. } => {
+            matches!(code, 408 | 429 | 500 | 502 | 503 | 504)
+        }
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().any(|e| match &e.code {
+                OciErrorCode::Toomanyrequests => true,
+                OciErrorCode::Other(code) => code == "UNAVAILABLE",
+                _ => false,
+            })
+        }
+        OciDistributionError::RequestError(req) => {
+            (req.is_connect() || req.is_timeout()) && !is_certificate_error(req)
+        }
+        _ => false,
+    }
+}
+
 /// Whether TLS failed because the server's certificate was not accepted.
 fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -316,20 +347,22 @@ impl Files<'_> {
         }
         self.note(&value);
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        if value["manifests"].is_array() {
-            known.insert("index.json".into(), bytes.to_vec());
-        } else {
-            let media_type = value["mediaType"]
-                .as_str()
-                .unwrap_or(IMAGE_MANIFEST_MEDIA_TYPE);
-            let index = serde_json::json!({
-                "schemaVersion": 2,
-                "manifests": [{"mediaType": media_type, "digest": digest, "size": bytes.len()}],
+        // The top manifest or index, by digest, inside a one-entry index: an index's digest
+        // then reaches the report like any nested index's.
+        let media_type = value["mediaType"]
+            .as_str()
+            .unwrap_or(if value["manifests"].is_array() {
+                OCI_IMAGE_INDEX_MEDIA_TYPE
+            } else {
+                IMAGE_MANIFEST_MEDIA_TYPE
             });
-            known.insert("index.json".into(), serde_json::to_vec(&index)?);
-            if let Some(hex) = digest.strip_prefix("sha256:") {
-                known.insert(format!("blobs/sha256/{hex}"), bytes.to_vec());
-            }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{"mediaType": media_type, "digest": digest, "size": bytes.len()}],
+        });
+        known.insert("index.json".into(), serde_json::to_vec(&index)?);
+        if let Some(hex) = digest.strip_prefix("sha256:") {
+            known.insert(format!("blobs/sha256/{hex}"), bytes.to_vec());
         }
         Ok(())
     }
@@ -451,7 +484,9 @@ impl Fetch<'_> {
                         let mut done = Vec::new();
                         while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                             let layer = &layers[i];
-                            let scan = self.layer(layer).with_context(|| layer.describe());
+                            let scan =
+                                super::cached_walk(self.opts, &layer.digest, || self.layer(layer))
+                                    .with_context(|| layer.describe());
                             overall.inc(1);
                             if let (Some(counters), Ok(scan)) = (self.opts.counters, &scan) {
                                 counters.layer_done(scan.blob_size);
