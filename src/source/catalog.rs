@@ -140,6 +140,8 @@ impl Catalog {
             .build()
             .context("cannot start the network runtime")?;
         let loopback = allows_plain_http(host, false);
+        // hyper's connector wants the runtime it will run on.
+        let entered = runtime.enter();
         let client = reqwest::Client::builder()
             .user_agent(concat!("pydive/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(if loopback { 5 } else { 30 }))
@@ -147,6 +149,7 @@ impl Catalog {
             .danger_accept_invalid_certs(fetch.insecure)
             .build()
             .context("cannot set up the HTTP client")?;
+        drop(entered);
         let (credentials, _) = auth::find(host, fetch.credentials.as_ref());
         let mut catalog = Catalog {
             runtime,
@@ -157,9 +160,10 @@ impl Catalog {
             tokens: Mutex::default(),
             budget,
         };
-        let probe = catalog
-            .runtime
-            .block_on(catalog.client.get(format!("{}/v2/", catalog.base)).send());
+        let probe = catalog.runtime.block_on(async {
+            let url = format!("{}/v2/", catalog.base);
+            catalog.client.get(url).send().await
+        });
         match probe {
             Ok(_) => {}
             Err(e) if e.is_connect() && allows_plain_http(host, fetch.insecure) => {

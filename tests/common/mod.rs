@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod elf;
+pub mod fleet;
 pub mod services;
 
 use std::path::{Path, PathBuf};
