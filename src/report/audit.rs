@@ -8,6 +8,7 @@ use super::Report;
 use crate::analysis::linkage::LibcFamily;
 use crate::findings::{Finding, Severity, group, size};
 use crate::model::short_step;
+use crate::printable;
 
 /// Findings of one severity grouped by layer (None: not tied to a layer), in layer order.
 fn grouped(report: &Report, severity: Severity) -> BTreeMap<Option<usize>, Vec<&Finding>> {
@@ -71,7 +72,12 @@ const SEVERITIES: [(Severity, &str); 3] = [
 ];
 
 pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{} ({})", report.image.reference, platform(report))?;
+    writeln!(
+        out,
+        "{} ({})",
+        printable::escape(&report.image.reference),
+        platform(report)
+    )?;
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -84,11 +90,17 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "\n{title}")?;
         for (layer, findings) in groups {
-            writeln!(out, "  {}", step_of(report, layer))?;
+            writeln!(out, "  {}", printable::escape(&step_of(report, layer)))?;
             for f in findings {
-                writeln!(out, "    [{}] {} ({})", f.rule, f.message, size(f.bytes))?;
+                writeln!(
+                    out,
+                    "    [{}] {} ({})",
+                    f.rule,
+                    printable::escape(&f.message),
+                    size(f.bytes)
+                )?;
                 for p in f.paths.iter().take(5) {
-                    writeln!(out, "        {p}")?;
+                    writeln!(out, "        {}", printable::escape(p))?;
                 }
                 if f.path_count > 5 {
                     writeln!(
@@ -97,7 +109,7 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                         group((f.path_count - 5) as u64)
                     )?;
                 }
-                writeln!(out, "      fix: {}", f.fix)?;
+                writeln!(out, "      fix: {}", printable::escape(&f.fix))?;
             }
         }
     }
@@ -106,7 +118,11 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// Markdown, for `$GITHUB_STEP_SUMMARY` or a pull request comment.
 pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "## pydive: `{}`\n", report.image.reference)?;
+    writeln!(
+        out,
+        "## pydive: `{}`\n",
+        printable::escape(&report.image.reference).replace('`', "'")
+    )?;
     writeln!(out, "{}\n", platform(report))?;
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
@@ -130,7 +146,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     size(f.bytes)
                 )?;
                 for p in f.paths.iter().take(5) {
-                    writeln!(out, "  - `{}`", p.replace('`', "'"))?;
+                    writeln!(out, "  - `{}`", printable::escape(p).replace('`', "'"))?;
                 }
                 if f.path_count > 5 {
                     writeln!(out, "  - ... and {} more", group((f.path_count - 5) as u64))?;
@@ -145,14 +161,18 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// A heading with the step in code: `layer 3: RUN pip install x` -> layer 3: `RUN pip install x`.
 fn md_code(step: &str) -> String {
     match step.split_once(": ") {
-        Some((layer, step)) => format!("{layer}: `{}`", short_step(step).replace('`', "'")),
+        Some((layer, step)) => format!(
+            "{layer}: `{}`",
+            printable::escape(&short_step(step)).replace('`', "'")
+        ),
         None => step.to_string(),
     }
 }
 
 /// Keeps Markdown from reading messages as markup (they already use backticks for code).
 fn escape(s: &str) -> String {
-    s.replace('<', "&lt;")
+    printable::escape(s)
+        .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
 }

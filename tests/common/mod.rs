@@ -4,6 +4,7 @@
 
 pub mod elf;
 pub mod fleet;
+pub mod linkage;
 pub mod services;
 
 use std::path::{Path, PathBuf};
