@@ -167,12 +167,21 @@ pub fn run(dirs: &[PathBuf], merged: &Path) -> Result<Merged> {
     if dirs.is_empty() {
         bail!("scan merge: name at least one scan output directory");
     }
+    let mut outputs = Vec::new();
+    for dir in dirs {
+        let found = out::scan_outputs(dir, None)?;
+        if found.is_empty() {
+            bail!(
+                "{}: not a scan output (no rows/ directory, nor subdirectories with one)",
+                dir.display()
+            );
+        }
+        outputs.extend(found);
+    }
+    let dirs = &outputs;
     let mut rows: Vec<Row> = Vec::new();
     let mut pending: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
     for dir in dirs {
-        if !dir.join("rows").is_dir() {
-            bail!("{}: not a scan output (no rows/ directory)", dir.display());
-        }
         rows.extend(out::read_all_rows(dir)?);
         for stats in read_stats(dir)? {
             pending

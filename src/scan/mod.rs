@@ -137,13 +137,20 @@ pub fn run(config: &ScanConfig) -> Result<ExitCode> {
         out: &out,
         budget: Arc::clone(&budget),
         catalogs: Mutex::default(),
-        previous: match &config.previous {
-            Some(dir) => {
-                out::read_all_rows(dir).with_context(|| format!("--previous {}", dir.display()))?
-            }
+        previous_dirs: match &config.previous {
+            Some(dir) => out::scan_outputs(dir, Some(&config.out))?,
             None => Vec::new(),
         },
+        previous: Vec::new(),
     };
+
+    let mut scan = scan;
+    for dir in &scan.previous_dirs {
+        let rows =
+            out::read_all_rows(dir).with_context(|| format!("--previous {}", dir.display()))?;
+        scan.previous.extend(rows);
+    }
+    let scan = scan;
 
     let listed = match scan.list(&mut stats) {
         Ok(listed) => listed,
@@ -247,6 +254,8 @@ struct Scan<'a> {
     out: &'a Out,
     budget: Arc<Budget>,
     catalogs: Mutex<HashMap<String, Arc<Catalog>>>,
+    /// Earlier outputs: `--previous` itself, or the outputs under it.
+    previous_dirs: Vec<PathBuf>,
     previous: Vec<Row>,
 }
 
@@ -470,9 +479,10 @@ impl Scan<'_> {
 
     /// A report of this pydive version in `--previous`, if there is one.
     fn previous_report(&self, digest: &str) -> Option<PathBuf> {
-        let dir = self.config.previous.as_ref()?;
-        let path = dir.join("reports").join(out::report_name(digest));
-        is_current(&path).then_some(path)
+        self.previous_dirs
+            .iter()
+            .map(|dir| dir.join("reports").join(out::report_name(digest)))
+            .find(|path| is_current(path))
     }
 
     /// Whether a current report for `digest` is in the output already (another shard's, or an

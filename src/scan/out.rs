@@ -199,6 +199,39 @@ pub fn read_all_rows(dir: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The scan outputs a directory names: itself when it has `rows/`, else each subdirectory that
+/// has (a directory of nightly runs); `except` (the output being written) left out.
+pub fn scan_outputs(dir: &Path, except: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let same = |a: &Path| {
+        except.is_some_and(|b| {
+            a == b
+                || fs::canonicalize(a)
+                    .ok()
+                    .zip(fs::canonicalize(b).ok())
+                    .is_some_and(|(a, b)| a == b)
+        })
+    };
+    if dir.join("rows").is_dir() {
+        return Ok(if same(dir) {
+            Vec::new()
+        } else {
+            vec![dir.to_path_buf()]
+        });
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // A first night has no earlier runs.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("rows").is_dir() && !same(p))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 /// The rows of one run, by what makes them unique.
 pub fn done_keys(rows: &[Row], run_id: &str) -> HashSet<(String, Option<String>)> {
     rows.iter()
