@@ -5,7 +5,7 @@
 //! registry from a Kubernetes-style `JOB_COMPLETION_INDEX`, and picks the images `--shard 1/4`
 //! picks. Kubernetes scheduling itself is not tested here.
 //!
-//! Needs: kubernetes-validate and PyYAML (PyPI), a running Docker daemon with BuildKit
+//! Needs kubernetes-validate and PyYAML (PyPI), a running Docker daemon with BuildKit
 //! (`docker buildx`, or a docker client with BuildKit built in), docker-registry (Debian).
 
 mod common;

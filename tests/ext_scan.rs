@@ -3,7 +3,7 @@
 //! shared layers, SIGKILL and rerun, a rate-limiting proxy, a multi-platform index with an
 //! attestation, `--previous`, a pod list, and the merged tables read by DuckDB.
 //!
-//! Needs: docker-registry (Debian), python3 with `duckdb` from PyPI (installed into
+//! Needs docker-registry (Debian), python3 with `duckdb` from PyPI (installed into
 //! `target/test-downloads/pylib` when missing).
 
 mod common;
