@@ -48,7 +48,11 @@ fn base(i: usize) -> Layer {
 fn app(k: usize) -> Image {
     let mut entries = vec![Entry::dir("app")];
     for f in 0..40u64 {
-        entries.push(Entry::file_len(format!("app/m{k}_{f}.py"), 5_000, 1_000_000 + (k as u64) * 100 + f));
+        entries.push(Entry::file_len(
+            format!("app/m{k}_{f}.py"),
+            5_000,
+            1_000_000 + (k as u64) * 100 + f,
+        ));
     }
     if k % 5 == 0 {
         entries.extend([
@@ -58,7 +62,10 @@ fn app(k: usize) -> Image {
             Entry::file_len(format!("root/.cache/pip/w{k}.whl"), 200_000, 7 + k as u64),
         ]);
     }
-    Image::new(vec![base(k % BASES), Layer::new("RUN pip install .", entries).gzip()])
+    Image::new(vec![
+        base(k % BASES),
+        Layer::new("RUN pip install .", entries).gzip(),
+    ])
 }
 
 fn scan(args: &[&str]) -> (f64, Vec<Value>) {
@@ -70,7 +77,11 @@ fn scan(args: &[&str]) -> (f64, Vec<Value>) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (start.elapsed().as_secs_f64(), Vec::new())
 }
 
@@ -97,13 +108,19 @@ fn main() {
             return;
         }
     };
-    let pusher = Pusher { port: registry.port };
+    let pusher = Pusher {
+        port: registry.port,
+    };
     let work = tempfile::tempdir().unwrap();
     let started = Instant::now();
     for k in 0..IMAGES {
         let layout = work.path().join(format!("img{k}"));
         app(k).write_oci_dir(&layout).unwrap();
-        pusher.push_layout(&layout, &format!("svc-{:03}", k / TAGS), &format!("v{}", k % TAGS));
+        pusher.push_layout(
+            &layout,
+            &format!("svc-{:03}", k / TAGS),
+            &format!("v{}", k % TAGS),
+        );
         std::fs::remove_dir_all(&layout).unwrap();
     }
     eprintln!(
@@ -115,7 +132,9 @@ fn main() {
     let dir = |name: &str| -> PathBuf { work.path().join(name) };
     let s = |p: &PathBuf| p.to_str().unwrap().to_string();
 
-    println!("| run | wall time | images read | reports reused | layers walked | layers served again |");
+    println!(
+        "| run | wall time | images read | reports reused | layers walked | layers served again |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     let one = dir("one");
     let (t, _) = scan(&["--shard", "0/1", "-o", &s(&one), &source]);
@@ -126,7 +145,15 @@ fn main() {
     let children: Vec<_> = (0..4)
         .map(|i| {
             Command::new(env!("CARGO_BIN_EXE_pydive"))
-                .args(["scan", "--quiet", "--shard", &format!("{i}/4"), "-o", &s(&four), &source])
+                .args([
+                    "scan",
+                    "--quiet",
+                    "--shard",
+                    &format!("{i}/4"),
+                    "-o",
+                    &s(&four),
+                    &source,
+                ])
                 .stdin(Stdio::null())
                 .spawn()
                 .unwrap()
@@ -136,12 +163,18 @@ fn main() {
         assert!(c.wait().unwrap().success());
     }
     let t = start.elapsed().as_secs_f64();
-    let all: Vec<Value> = (0..4).map(|i| stats(&four, &format!("shard-{i}-of-4"))).collect();
+    let all: Vec<Value> = (0..4)
+        .map(|i| stats(&four, &format!("shard-{i}-of-4")))
+        .collect();
     line("four shards at once", t, &all);
 
     let again = dir("again");
     let (t, _) = scan(&["--previous", &s(&one), "-o", &s(&again), &source]);
-    line("--previous, nothing changed", t, &[stats(&again, "shard-0-of-1")]);
+    line(
+        "--previous, nothing changed",
+        t,
+        &[stats(&again, "shard-0-of-1")],
+    );
 
     // Ten images rebuilt on their base.
     for k in 0..10 {
@@ -151,5 +184,9 @@ fn main() {
     }
     let changed = dir("changed");
     let (t, _) = scan(&["--previous", &s(&one), "-o", &s(&changed), &source]);
-    line("--previous, 10 images rebuilt", t, &[stats(&changed, "shard-0-of-1")]);
+    line(
+        "--previous, 10 images rebuilt",
+        t,
+        &[stats(&changed, "shard-0-of-1")],
+    );
 }

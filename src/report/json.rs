@@ -111,6 +111,13 @@ pub struct JsonExtension {
 #[derive(Serialize)]
 pub struct JsonImage {
     pub reference: String,
+    /// `os/arch[/variant]`
+    pub platform: String,
+    /// The image manifest's digest, where the source has a manifest (not a `docker save` tarball).
+    pub manifest_digest: Option<String>,
+    pub config_digest: Option<String>,
+    /// The digest of the multi-platform index the manifest was chosen from.
+    pub index_digest: Option<String>,
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
@@ -172,6 +179,8 @@ pub struct JsonFinding {
     pub severity: Severity,
     pub message: String,
     pub layer: Option<usize>,
+    /// The digest of that layer's blob, the same in every image that shares the layer.
+    pub layer_digest: Option<String>,
     pub created_by: Option<String>,
     pub paths: Vec<String>,
     pub path_count: usize,
@@ -210,6 +219,15 @@ impl JsonReport {
             pydive_version: env!("CARGO_PKG_VERSION"),
             image: JsonImage {
                 reference: image.reference.clone(),
+                platform: match image.variant.as_deref() {
+                    Some(v) if !v.is_empty() => {
+                        format!("{}/{}/{v}", image.os, image.architecture)
+                    }
+                    _ => format!("{}/{}", image.os, image.architecture),
+                },
+                manifest_digest: image.digests.manifest.clone(),
+                config_digest: image.digests.config.clone(),
+                index_digest: image.digests.index.clone(),
                 os: image.os.clone(),
                 architecture: image.architecture.clone(),
                 variant: image.variant.clone(),
@@ -399,6 +417,10 @@ impl JsonReport {
                     severity: f.severity,
                     message: f.message.clone(),
                     layer: f.layer,
+                    layer_digest: f
+                        .layer
+                        .and_then(|l| image.layers.get(l))
+                        .map(|l| l.digest.clone()),
                     created_by: f.created_by.clone(),
                     paths: f.paths.clone(),
                     path_count: f.path_count,
