@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command as a newcomer meets it: a fresh clone of this repository's HEAD, in
 # a container of plain Debian bookworm, as root (default) or as a user with sudo (--sudo), runs
-# ./.ci/run, which must install everything else and pass.
+# ./.ci/run, which must install everything else and pass. A command given after the options
+# runs instead of ./.ci/run (e.g. to try only its set-up).
 #
 # The base image is built here with debootstrap (no image is pulled) and kept as the Docker
 # image pydive-fresh-debian:bookworm; `docker rmi` it to build it again. A container cannot
@@ -13,7 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 image=pydive-fresh-debian:bookworm
 user=root
-[ "${1:-}" = --sudo ] && user=newcomer
+if [ "${1:-}" = --sudo ]; then
+  user=newcomer
+  shift
+fi
+command=${1:-./.ci/run}
 
 if ! docker image inspect "$image" >/dev/null 2>&1; then
   command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap
@@ -51,7 +56,7 @@ docker run --rm --network host --cap-add SYS_ADMIN \
   -e SSL_CERT_FILE=/opt/host-ca.crt -e PIP_CERT=/opt/host-ca.crt -e CARGO_HTTP_CAINFO=/opt/host-ca.crt \
   "$image" /bin/bash -c "$setup && cd $dir && \
     su $user -c 'export PATH=/opt/rust/bin:\$PATH SSL_CERT_FILE=\$SSL_CERT_FILE PIP_CERT=\$PIP_CERT \
-      CARGO_HTTP_CAINFO=\$CARGO_HTTP_CAINFO CI=\$CI; ./.ci/run'" || status=$?
-echo "fresh-debian: ./.ci/run as $user exited $status after $(($(date +%s) - start)) s"
+      CARGO_HTTP_CAINFO=\$CARGO_HTTP_CAINFO CI=\$CI; $command'" || status=$?
+echo "fresh-debian: $command as $user exited $status after $(($(date +%s) - start)) s"
 rm -rf "$clone"
 exit "$status"
