@@ -486,9 +486,10 @@ fn shards_split_the_fleet_by_repository_and_merge_to_the_fixture_numbers() {
         .unwrap();
     assert_eq!(base2["images"], APPS / 3);
     assert_eq!(base2["reclaimable_bytes"], BASE_PIP_CACHE);
-    // Every finding carries its layer's digest.
+    // Every finding of a layer carries its layer's digest (runs-as-root is the config's).
     let findings = table("findings.jsonl");
-    assert!(findings.iter().all(|f| {
+    assert!(findings.iter().any(|f| !f["layer"].is_null()));
+    assert!(findings.iter().filter(|f| !f["layer"].is_null()).all(|f| {
         f["layer_digest"]
             .as_str()
             .is_some_and(|d| d.starts_with("sha256:"))
