@@ -763,10 +763,11 @@ fn patched_layout(bytes: &[u8]) -> bool {
         .iter()
         .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD)
         .collect();
+    // goblin gives the dynamic string table's file offset (it maps DT_STRTAB's address).
     let strtab = dynamic.info.strtab as u64;
     let Some(holder) = loads
         .iter()
-        .find(|p| (p.p_vaddr..p.p_vaddr + p.p_memsz).contains(&strtab))
+        .find(|p| (p.p_offset..p.p_offset + p.p_filesz).contains(&strtab))
     else {
         return false;
     };

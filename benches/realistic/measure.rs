@@ -170,8 +170,12 @@ pub fn first_screen(pydive: &str, image: &str, mem: &str, times: &str) -> Result
     ensure!(ok, "tmux new-session failed");
     let result = (|| {
         loop {
-            let screen = tmux().args(["capture-pane", "-p"]).output()?;
-            let screen = String::from_utf8_lossy(&screen.stdout);
+            let capture = tmux().args(["capture-pane", "-p"]).output()?;
+            ensure!(
+                capture.status.success(),
+                "the explorer ended before its first screen"
+            );
+            let screen = String::from_utf8_lossy(&capture.stdout);
             if screen.contains("Layers ") {
                 return Ok(start.elapsed());
             }

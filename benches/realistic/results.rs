@@ -262,11 +262,15 @@ pub fn write(path: &Path, inputs: &Inputs, outcomes: &[Outcome]) -> Result<()> {
         match &o.timing {
             Ok(t) => writeln!(
                 s,
-                "| {} | {} | {:.3} ± {:.3} | {:.2} | {} | {} | {:.2} / {:.2} |",
+                "| {} | {} | {:.3} ± {} | {:.2} | {} | {} | {:.2} / {:.2} |",
                 o.row.group,
                 o.row.what,
                 t.mean,
-                t.stddev,
+                if t.stddev.is_nan() {
+                    "-".to_string()
+                } else {
+                    format!("{:.3}", t.stddev)
+                },
                 t.cpu,
                 mib(t.peak_rss),
                 t.runs,
@@ -282,9 +286,14 @@ pub fn write(path: &Path, inputs: &Inputs, outcomes: &[Outcome]) -> Result<()> {
             )?,
         }
     }
+    let work = inputs
+        .work
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(inputs.work);
     writeln!(
         s,
-        "\nEach row's command is in `target/bench/<row>.json` (hyperfine's export) after a run."
+        "\nEach row's exact command and every run's time are in `{}/<row>.json` (hyperfine's export) after a run; the row ids are in `benches/realistic/main.rs`.",
+        work.display()
     )?;
     for note in &inputs.notes {
         writeln!(s, "\n{note}")?;
