@@ -21,6 +21,21 @@ use pydive::fixture::{Entry, Image, Layer, Layout};
 
 use crate::Scale;
 
+/// What `apt-get purge --auto-remove` of the compilers removes again in a later layer.
+const PURGED: &[&str] = &[
+    "gcc-12",
+    "g++-12",
+    "cpp-12",
+    "libgcc-12-dev",
+    "libstdc++-12-dev",
+    "binutils",
+    "binutils-x86-64-linux-gnu",
+    "libasan8",
+    "libtsan2",
+    "libubsan1",
+    "liblsan0",
+];
+
 const SITE: &str = "usr/local/lib/python3.11/dist-packages";
 const VENV: &str = "opt/venv";
 const VENV_SITE: &str = "opt/venv/lib/python3.11/site-packages";
@@ -310,9 +325,9 @@ fn install_wheel(files: &mut Files, wheel: &Wheel, site: &str) -> Result<Vec<Str
 /// ELF libraries of the build layer copied into the application's `vendor/` and given an
 /// RPATH with patchelf, which moves their dynamic string table and dynamic section into a new
 /// PT_LOAD segment at the end of the file, as auditwheel's repair does.
-fn vendored_libs(cache: &Cache, debs: &[Deb], limit: usize) -> Result<Vec<(String, PathBuf)>> {
+fn vendored_libs(cache: &Cache, debs: &[&Deb], limit: usize) -> Result<Vec<(String, PathBuf)>> {
     let out_dir = cache.dir.join("vendored");
-    let done = out_dir.join(".done");
+    fs::create_dir_all(&out_dir)?;
     let mut chosen = Vec::new();
     for deb in debs {
         let lib = deb.tree.join("usr/lib/x86_64-linux-gnu");
@@ -323,29 +338,29 @@ fn vendored_libs(cache: &Cache, debs: &[Deb], limit: usize) -> Result<Vec<(Strin
         names.sort_by_key(|e| e.file_name());
         for e in names {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.contains(".so.") && e.file_type()?.is_file() && is_elf(&e.path())? {
+            // Vendored libraries are the small and middling ones (libgfortran, libssl, ...).
+            let small = e.metadata()?.len() < 8 << 20;
+            if name.contains(".so.") && e.file_type()?.is_file() && small && is_elf(&e.path())? {
                 chosen.push((name, e.path()));
             }
         }
     }
     chosen.truncate(limit);
-    if !done.exists() {
-        let _ = fs::remove_dir_all(&out_dir);
-        fs::create_dir_all(&out_dir)?;
-        for (name, from) in &chosen {
-            let to = out_dir.join(name);
-            fs::copy(from, &to)?;
+    let mut out = Vec::new();
+    for (name, from) in chosen {
+        let to = out_dir.join(&name);
+        if !to.exists() {
+            let tmp = out_dir.join(format!("{name}.partial"));
+            fs::copy(&from, &tmp)?;
             run(Command::new("patchelf")
                 .args(["--set-rpath", "$ORIGIN/../vendor.libs:$ORIGIN"])
-                .arg(&to))
+                .arg(&tmp))
             .context("patchelf (apt-get install patchelf)")?;
+            fs::rename(&tmp, &to)?;
         }
-        fs::write(&done, "")?;
+        out.push((name, to));
     }
-    Ok(chosen
-        .into_iter()
-        .map(|(name, _)| (name.clone(), out_dir.join(name)))
-        .collect())
+    Ok(out)
 }
 
 fn is_elf(path: &Path) -> Result<bool> {
@@ -418,7 +433,7 @@ pub fn declare(cache: &Cache, scale: Scale) -> Result<(Image, Sources)> {
     let mut purged = Vec::new();
     for deb in debs.iter().filter(|d| d.group == "build") {
         let added = add_tree(&mut apt, &deb.tree, "")?;
-        if ["gcc-12", "g++-12", "cpp-12"].contains(&deb.name.as_str()) {
+        if PURGED.contains(&deb.name.as_str()) {
             purged.extend(added);
         }
         let archive = deb.file.file_name().unwrap().to_string_lossy().into_owned();
@@ -516,7 +531,7 @@ pub fn declare(cache: &Cache, scale: Scale) -> Result<(Image, Sources)> {
             ));
         }
     }
-    app.put(Entry::file_len("app/data/model.onnx", 180_000_000 / k, 77));
+    app.put(Entry::file_len("app/data/model.onnx", 100_000_000 / k, 77));
     for i in 0..200 / k {
         app.put(Entry::text_len(
             format!("app/data/fixtures/sample{i}.csv"),
@@ -525,17 +540,7 @@ pub fn declare(cache: &Cache, scale: Scale) -> Result<(Image, Sources)> {
         ));
     }
     let build_debs: Vec<&Deb> = debs.iter().filter(|d| d.group == "build").collect();
-    let owned: Vec<Deb> = build_debs
-        .iter()
-        .map(|d| Deb {
-            group: d.group.clone(),
-            name: d.name.clone(),
-            version: d.version.clone(),
-            file: d.file.clone(),
-            tree: d.tree.clone(),
-        })
-        .collect();
-    for (name, file) in vendored_libs(cache, &owned, 120 / k as usize)? {
+    for (name, file) in vendored_libs(cache, &build_debs, 120 / k as usize)? {
         app.put(Entry::from_disk(format!("app/vendor.libs/{name}"), &file)?);
     }
     layers.push(app.into_layer("COPY . /app"));
@@ -587,7 +592,7 @@ pub fn declare(cache: &Cache, scale: Scale) -> Result<(Image, Sources)> {
     purge.put(Entry::opaque("var/lib/apt/lists"));
     purge.put(Entry::whiteout("tmp/build"));
     layers.push(purge.into_layer(
-        "RUN apt-get purge -y gcc-12 g++-12 cpp-12 && rm -rf /var/lib/apt/lists/* /tmp/build",
+        "RUN apt-get purge -y --auto-remove gcc-12 g++-12 && rm -rf /var/lib/apt/lists/* /tmp/build",
     ));
 
     // 8: pip's cache removed, too late to save its bytes.
@@ -597,7 +602,7 @@ pub fn declare(cache: &Cache, scale: Scale) -> Result<(Image, Sources)> {
 
     // 9: ownership changed on the data, which copies it into a new layer.
     let mut chown = Files::default();
-    chown.put(Entry::file_len("app/data/model.onnx", 180_000_000 / k, 77));
+    chown.put(Entry::file_len("app/data/model.onnx", 100_000_000 / k, 77));
     layers.push(chown.into_layer("RUN chown -R app:app /app/data"));
 
     let mut image = Image::new(layers);
@@ -704,12 +709,30 @@ pub fn stats(archive: &Path) -> Result<Stats> {
     for member in outer.entries()? {
         let member = member?;
         let name = member.path()?.to_string_lossy().into_owned();
-        if !name.ends_with("/layer.tar") {
-            continue;
+        if name.ends_with("/layer.tar") {
+            count_layer(&mut stats, member)?;
         }
-        stats.layers += 1;
-        stats.tar_bytes += member.size();
-        let mut layer = tar::Archive::new(member);
+    }
+    ensure!(stats.layers > 0, "{} holds no layer.tar", archive.display());
+    Ok(stats)
+}
+
+/// Counts plain tar layers in files, e.g. an OCI layout's blobs.
+pub fn stats_of_files(layers: &[PathBuf]) -> Result<Stats> {
+    let mut stats = Stats::default();
+    for layer in layers {
+        count_layer(&mut stats, fs::File::open(layer)?)?;
+    }
+    Ok(stats)
+}
+
+fn count_layer(stats: &mut Stats, tar: impl Read) -> Result<()> {
+    stats.layers += 1;
+    let mut layer = tar::Archive::new(CountingReader {
+        inner: tar,
+        count: 0,
+    });
+    {
         for entry in layer.entries()? {
             let mut entry = entry?;
             stats.entries += 1;
@@ -747,8 +770,24 @@ pub fn stats(archive: &Path) -> Result<Stats> {
             }
         }
     }
-    ensure!(stats.layers > 0, "{} holds no layer.tar", archive.display());
-    Ok(stats)
+    // The rest of the tar (its end-of-archive blocks and padding) counts too.
+    let mut rest = layer.into_inner();
+    io::copy(&mut rest, &mut io::sink())?;
+    stats.tar_bytes += rest.count;
+    Ok(())
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
 }
 
 fn patched_layout(bytes: &[u8]) -> bool {
@@ -800,7 +839,10 @@ pub fn check(stats: &Stats, scale: Scale) -> Result<()> {
         ),
         (stats.records >= 20, "dist-info directories with RECORD"),
         (stats.pip_cache_files >= 10, "a pip cache"),
-        (stats.whiteouts >= 100 && stats.opaque >= 1, "whiteouts"),
+        (
+            stats.whiteouts >= 1000 && stats.opaque >= 1,
+            "whiteouts and an opaque directory",
+        ),
     ];
     let missed: Vec<&str> = checks.iter().filter(|c| !c.0).map(|c| c.1).collect();
     if !missed.is_empty() {

@@ -135,6 +135,14 @@ pub fn write(path: &Path, inputs: &Inputs, outcomes: &[Outcome]) -> Result<()> {
              quiet machine and replace this file.\n"
         )?;
     }
+    if inputs.args.scale == Scale::Small {
+        writeln!(
+            s,
+            "> **Small image (`--small`)**: a cut-down image of a few hundred MB, not the \
+             benchmark's (>= 1.5 GB, >= 40k files, >= 1,000 ELF files); the targets below are \
+             checked on it only to exercise the report.\n"
+        )?;
+    }
     let commit = first_line("git", &["rev-parse", "--short", "HEAD"]);
     let dirty = !first_line("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
     writeln!(
