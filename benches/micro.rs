@@ -14,7 +14,7 @@ use pydive::fixture::{Entry, Image, Layer};
 use pydive::layer::{self, LayerScan, ScanOptions, elf};
 use pydive::model::{self, ImageMeta, LayerMeta};
 use pydive::report::Report;
-use pydive::tui::state::{Action, Pane, ViewState, update};
+use pydive::tui::{Action, Pane, ViewState, update};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Command, ReadConfig};
+use crate::cli::{Command, DiffFormat, ReadConfig, Side};
+use crate::report::json::JsonReport;
 use crate::report::{self, Format, Report};
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{self, Counters, Input, ReadOptions, Transport};
@@ -20,11 +21,15 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Report {
             source,
             format,
+            files,
             output,
             read,
         } => {
             let report = load(&source, &read)?;
-            emit(output.as_deref(), |out| report::write(&report, format, out))?;
+            emit(output.as_deref(), |out| match format {
+                Format::Json => report::json::write(&report, files, out),
+                _ => report::write(&report, format, out),
+            })?;
         }
         Command::Audit {
             source,
@@ -41,6 +46,26 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Diff {
+            old,
+            new,
+            format,
+            output,
+            read,
+        } => {
+            let old = side(&old, &read).context("OLD")?;
+            let new = side(&new, &read).context("NEW")?;
+            let diff = crate::diff::JsonDiff::from((&old, &new));
+            emit(output.as_deref(), |out| match format {
+                DiffFormat::Text => report::diff::write_text(&diff, out),
+                DiffFormat::Markdown => report::diff::write_markdown(&diff, out),
+                DiffFormat::Json => report::json::write_value(&diff, out),
+            })?;
+        }
+        Command::Explain { rule } => emit(None, |out| match rule {
+            Some(rule) => report::explain::write_rule(rule, out),
+            None => report::explain::write_all(out),
+        })?,
         Command::Explore { source, read } => return explore(source, read),
         Command::Demo { format } => {
             let source = Transport::DockerArchive {
@@ -72,6 +97,14 @@ fn explore(source: Transport, mut read: ReadConfig) -> Result<ExitCode> {
     crate::tui::run(source.to_string(), move |counters| {
         load_with_progress(&source, &read, Some(counters))
     })
+}
+
+/// One side of a comparison as a JSON report: loaded, or analysed (with its file table).
+pub fn side(side: &Side, read: &ReadConfig) -> Result<JsonReport> {
+    match side {
+        Side::Report(path) => report::json::load(path),
+        Side::Image(source) => Ok(JsonReport::with_files(&load(source, read)?)),
+    }
 }
 
 /// Reads and analyses an image.

@@ -36,6 +36,10 @@ enum Sub {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// JSON: add the table of every file (path, bytes, layer), so that `pydive diff` of two
+        /// stored reports can tell which files changed.
+        #[arg(long)]
+        files: bool,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -55,6 +59,25 @@ enum Sub {
         output: Option<PathBuf>,
         #[command(flatten)]
         read: ReadArgs,
+    },
+    /// What changed between two images: layers, categories, packages, files, findings.
+    Diff {
+        /// The old image, or a JSON report written earlier (`pydive report --format json`).
+        old: String,
+        /// The new image, or a JSON report.
+        new: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// What a rule finds, why it matters and how to fix it; every rule without RULE.
+    Explain {
+        /// A rule id, as findings and `pydive ci` name it (e.g. pip-cache, max-growth).
+        rule: Option<String>,
     },
     /// Explore the small demo image built into pydive (no daemon, no network).
     Demo {
@@ -118,6 +141,38 @@ struct ReadArgs {
     quiet: bool,
 }
 
+/// Output formats of `pydive diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// One side of a comparison: an image to analyse, or a JSON report written earlier.
+#[derive(Debug)]
+pub enum Side {
+    Image(Transport),
+    Report(PathBuf),
+}
+
+impl Side {
+    /// A file that starts with `{` is a report; anything else is an image reference.
+    pub fn parse(arg: &str) -> Result<Side> {
+        let path = std::path::Path::new(arg);
+        if path.is_file() {
+            let mut head = [0u8; 64];
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut head))
+                .with_context(|| format!("cannot read {arg}"))?;
+            if head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                return Ok(Side::Report(path.to_path_buf()));
+            }
+        }
+        Ok(Side::Image(Transport::parse(arg)?))
+    }
+}
+
 /// The lowest severity that makes `pydive audit` exit with 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
@@ -164,6 +219,7 @@ pub enum Command {
     Report {
         source: Transport,
         format: Format,
+        files: bool,
         output: Option<PathBuf>,
         read: ReadConfig,
     },
@@ -176,6 +232,18 @@ pub enum Command {
     },
     /// The explorer on a terminal, else the text report.
     Explore { source: Transport, read: ReadConfig },
+    /// `pydive diff OLD NEW`.
+    Diff {
+        old: Side,
+        new: Side,
+        format: DiffFormat,
+        output: Option<PathBuf>,
+        read: ReadConfig,
+    },
+    /// One rule's text, or every rule's.
+    Explain {
+        rule: Option<&'static crate::findings::Rule>,
+    },
     /// The demo image: explored, or printed in `format`.
     Demo { format: Option<Format> },
     /// `pydive cache [info|clear]`; `None` when there is no cache directory.
@@ -278,6 +346,7 @@ impl Cli {
             Some(Sub::Report {
                 image,
                 format,
+                files,
                 output,
                 read,
             }) => {
@@ -286,6 +355,7 @@ impl Cli {
                 Ok(Command::Report {
                     source,
                     format,
+                    files,
                     output,
                     read,
                 })
@@ -307,6 +377,35 @@ impl Cli {
                     read,
                 })
             }
+            Some(Sub::Diff {
+                old,
+                new,
+                format,
+                output,
+                read,
+            }) => {
+                let (old, new) = (Side::parse(&old)?, Side::parse(&new)?);
+                let read = read.merge(self.read);
+                let read = match (&old, &new) {
+                    (Side::Image(source), _) | (_, Side::Image(source)) => read.validate(source)?,
+                    _ => ReadConfig::default(),
+                };
+                Ok(Command::Diff {
+                    old,
+                    new,
+                    format,
+                    output,
+                    read,
+                })
+            }
+            Some(Sub::Explain { rule }) => Ok(Command::Explain {
+                rule: match rule {
+                    None => None,
+                    Some(id) => Some(crate::findings::rule(&id).with_context(|| {
+                        format!("no rule `{id}`; `pydive explain` lists every rule")
+                    })?),
+                },
+            }),
             Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
             Some(Sub::Cache { action }) => Ok(Command::Cache {
                 clear: action == Some(CacheAction::Clear),

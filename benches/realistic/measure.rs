@@ -140,7 +140,7 @@ fn time_row(row: &Row, work: &Path) -> Result<Timing> {
         let var = times.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / times.len() as f64;
         timing.mean = mean;
         timing.stddev = var.sqrt();
-        timing.min = times.iter().cloned().fold(f64::INFINITY, f64::min);
+        timing.min = times.iter().copied().fold(f64::INFINITY, f64::min);
         timing.runs = times.len();
     }
     Ok(timing)

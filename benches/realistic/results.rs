@@ -190,8 +190,8 @@ pub fn write(path: &Path, inputs: &Inputs, outcomes: &[Outcome]) -> Result<()> {
         .flat_map(|t| [t.load_before, t.load_after])
         .collect();
     if !loads.is_empty() {
-        let max = loads.iter().cloned().fold(0.0, f64::max);
-        let min = loads.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = loads.iter().copied().fold(0.0, f64::max);
+        let min = loads.iter().copied().fold(f64::INFINITY, f64::min);
         writeln!(
             s,
             "- Load average (1 min) during the rows: {min:.2} to {max:.2} (a quiet machine stays near 0 between rows; above {cores} means processes were waiting for a core)"
