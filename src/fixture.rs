@@ -56,13 +56,29 @@ pub enum Content {
         byte: u8,
         len: u64,
     },
+    /// Words and lines that compress about as well as source code and text do, generated
+    /// while writing; the same `(len, seed)` always gives the same bytes.
+    Text {
+        len: u64,
+        seed: u64,
+    },
+    /// A file on disk, read while writing (for images larger than memory built from real
+    /// files); `len` is its size when declared.
+    Disk {
+        path: PathBuf,
+        len: u64,
+    },
 }
 
 impl Content {
-    fn len(&self) -> u64 {
+    /// The content's size in bytes.
+    pub fn len(&self) -> u64 {
         match self {
             Content::Bytes(bytes) => bytes.len() as u64,
-            Content::Pattern { len, .. } | Content::Repeat { len, .. } => *len,
+            Content::Pattern { len, .. }
+            | Content::Repeat { len, .. }
+            | Content::Text { len, .. }
+            | Content::Disk { len, .. } => *len,
         }
     }
 
@@ -76,7 +92,118 @@ impl Content {
                 len: *len,
             }),
             Content::Repeat { byte, len } => Box::new(io::repeat(*byte).take(*len)),
+            Content::Text { len, seed } => Box::new(TextReader {
+                seed: *seed,
+                pos: 0,
+                len: *len,
+                block: None,
+            }),
+            // A file that cannot be opened, or changed size, fails the write of its layer.
+            Content::Disk { path, len } => match File::open(path) {
+                Ok(file) => Box::new(ExactLen {
+                    inner: file.take(*len),
+                    left: *len,
+                    path,
+                }),
+                Err(e) => Box::new(Failing(Some(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", path.display()),
+                )))),
+            },
         }
+    }
+}
+
+/// A reader that fails with its error.
+struct Failing(Option<io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(self
+            .0
+            .take()
+            .unwrap_or_else(|| io::Error::other("failed before")))
+    }
+}
+
+/// Reads exactly the declared length, or fails: a tar member's size is written before its
+/// data, so a file that shrank must not leave the archive short.
+struct ExactLen<'a, R> {
+    inner: R,
+    left: u64,
+    path: &'a Path,
+}
+
+impl<R: Read> Read for ExactLen<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} is shorter than declared", self.path.display()),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Lines of pseudo-words from a vocabulary of 4,096, in blocks of 4 KiB each computed from
+/// `(seed, block)` alone, so the bytes do not depend on how the reader is called.
+struct TextReader {
+    seed: u64,
+    pos: u64,
+    len: u64,
+    /// The block `pos` is in, once computed.
+    block: Option<(u64, Vec<u8>)>,
+}
+
+const TEXT_BLOCK: u64 = 4096;
+
+fn text_block(seed: u64, block: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(TEXT_BLOCK as usize + 16);
+    let mut k = 0;
+    while (out.len() as u64) < TEXT_BLOCK {
+        let r = splitmix64(seed ^ 0x7465_7874, block * 4096 + k);
+        k += 1;
+        // Indentation at the start of a line, as in source code.
+        if out.last().is_none_or(|&b| b == b'\n') {
+            out.extend(std::iter::repeat_n(b' ', 4 * (r >> 60) as usize % 12));
+        }
+        let word = splitmix64(0x766f_6361_6275, r % 4096);
+        let letters = 2 + (word % 9) as usize;
+        for i in 0..letters {
+            out.push(b'a' + ((word >> (8 + 5 * i)) % 26) as u8);
+        }
+        out.push(match (r >> 20) % 16 {
+            0 => b'\n',
+            1 => b'(',
+            2 => b'.',
+            3 => b'_',
+            _ => b' ',
+        });
+    }
+    out.truncate(TEXT_BLOCK as usize);
+    out
+}
+
+impl Read for TextReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (self.len - self.pos).min(buf.len() as u64) as usize;
+        let mut done = 0;
+        while done < n {
+            let index = self.pos / TEXT_BLOCK;
+            if self.block.as_ref().is_none_or(|(i, _)| *i != index) {
+                self.block = Some((index, text_block(self.seed, index)));
+            }
+            let block = &self.block.as_ref().unwrap().1;
+            let skip = (self.pos % TEXT_BLOCK) as usize;
+            let take = (block.len() - skip).min(n - done);
+            buf[done..done + take].copy_from_slice(&block[skip..skip + take]);
+            done += take;
+            self.pos += take as u64;
+        }
+        Ok(n)
     }
 }
 
@@ -193,6 +320,29 @@ impl Entry {
             content: Content::Pattern { len, seed },
             mode: 0o644,
         }
+    }
+
+    /// A file of `len` bytes of text-like content, generated while writing.
+    pub fn text_len(path: impl AsRef<[u8]>, len: u64, seed: u64) -> Entry {
+        Entry::File {
+            path: path.as_ref().to_vec(),
+            content: Content::Text { len, seed },
+            mode: 0o644,
+        }
+    }
+
+    /// A file with the contents and mode of a file on disk, read while writing.
+    pub fn from_disk(path: impl AsRef<[u8]>, disk: &Path) -> io::Result<Entry> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs::metadata(disk)?;
+        Ok(Entry::File {
+            path: path.as_ref().to_vec(),
+            content: Content::Disk {
+                path: disk.to_path_buf(),
+                len: meta.len(),
+            },
+            mode: meta.permissions().mode() & 0o7777,
+        })
     }
 
     pub fn exec(path: impl AsRef<[u8]>, bytes: impl AsRef<[u8]>) -> Entry {
@@ -1563,6 +1713,62 @@ mod tests {
             entry.path_bytes().into_owned(),
             format!("{long_dir}GNUSparseFile.0/big.bin").into_bytes()
         );
+    }
+
+    #[test]
+    fn text_content_is_deterministic_and_compresses_like_text() {
+        let read_all = |content: &Content, chunk: usize| {
+            let mut reader = content.reader();
+            let mut out = Vec::new();
+            let mut buf = vec![0; chunk];
+            loop {
+                let n = reader.read(&mut buf).unwrap();
+                if n == 0 {
+                    return out;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+        };
+        let content = Content::Text {
+            len: 100_003,
+            seed: 7,
+        };
+        let bytes = read_all(&content, 8192);
+        assert_eq!(bytes.len(), 100_003);
+        assert_eq!(read_all(&content, 5), bytes);
+        assert!(
+            bytes
+                .iter()
+                .all(|b| b.is_ascii_graphic() || b" \n".contains(b))
+        );
+        let other = Content::Text {
+            len: 100_003,
+            seed: 8,
+        };
+        assert_ne!(read_all(&other, 8192), bytes);
+        // Between random bytes (1x) and repeated lines (>10x), as source code is (2-5x).
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&bytes).unwrap();
+        let ratio = bytes.len() as f64 / gz.finish().unwrap().len() as f64;
+        assert!((1.8..6.0).contains(&ratio), "gzip ratio {ratio:.2}");
+    }
+
+    #[test]
+    fn disk_content_is_read_while_writing_and_must_keep_its_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let source = tmp.path().join("lib.so");
+        fs::write(&source, b"\x7fELF and the rest").unwrap();
+        let entry = Entry::from_disk("usr/lib/lib.so", &source).unwrap();
+        let image = Image::new(vec![Layer::new("copy", vec![entry])]);
+        let members = read_tar(&image.layer_tar(0).unwrap());
+        assert_eq!(members[0].1, b"\x7fELF and the rest");
+        // Shrunk after it was declared: the write fails instead of writing a short member.
+        fs::write(&source, b"short").unwrap();
+        let err = image.layer_tar(0).unwrap_err();
+        assert!(err.to_string().contains("shorter than declared"), "{err}");
+        fs::remove_file(&source).unwrap();
+        let err = image.layer_tar(0).unwrap_err();
+        assert!(err.to_string().contains("lib.so"), "{err}");
     }
 
     #[test]
