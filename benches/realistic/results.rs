@@ -148,7 +148,18 @@ pub fn write(path: &Path, inputs: &Inputs, outcomes: &[Outcome]) -> Result<()> {
         )?;
     }
     let commit = first_line("git", &["rev-parse", "--short", "HEAD"]);
-    let dirty = !first_line("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    let dirty = !first_line(
+        "git",
+        &[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":!benches/RESULTS.md",
+        ],
+    )
+    .is_empty();
     writeln!(
         s,
         "Written by `benches/run.sh` (`cargo bench --bench realistic`) on {}, pydive at commit {commit}{}. Wall times are means of {} timed runs after one warm-up run (page cache warm), ± one standard deviation; CPU is user + system seconds per run; peak memory is the largest resident set of any run (`/usr/bin/time`). Ratios below are of means.\n",
