@@ -11,7 +11,8 @@ use std::path::Path;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use pydive::analysis::categories::Classifier;
 use pydive::fixture::{Entry, Image, Layer};
-use pydive::layer::{self, LayerScan, ScanOptions, elf};
+use pydive::layer::{self, ContentBudget, LayerScan, ScanOptions, elf};
+use pydive::limits::Limits;
 use pydive::model::{self, ImageMeta, LayerMeta};
 use pydive::report::Report;
 use pydive::tui::{Action, Pane, ViewState, update};
@@ -72,12 +73,19 @@ fn image() -> Image {
     ])
 }
 
-fn scan_options() -> ScanOptions<'static> {
+/// A fresh content budget for each walk: the budget is spent as contents are kept.
+fn budget() -> ContentBudget {
+    ContentBudget::new(&Limits::default())
+}
+
+fn scan_options(content: &ContentBudget) -> ScanOptions<'_> {
     ScanOptions {
         hash_blob: false,
         hash_tar: false,
         keep_content: &pydive::analysis::wants_content,
         inspect_elf: true,
+        max_tar_header: Limits::default().tar_header,
+        content,
     }
 }
 
@@ -90,7 +98,10 @@ fn scan_all(tars: &[Vec<u8>]) -> Vec<(LayerMeta, LayerScan)> {
                 digest: format!("sha256:{i:064}"),
                 created_by: format!("layer {i}"),
             };
-            (meta, layer::scan(tar.as_slice(), &scan_options()).unwrap())
+            (
+                meta,
+                layer::scan(tar.as_slice(), &scan_options(&budget())).unwrap(),
+            )
         })
         .collect()
 }
@@ -113,15 +124,21 @@ fn benches(c: &mut Criterion) {
     let mut walk = c.benchmark_group("layer_walk");
     walk.throughput(Throughput::Bytes(tars[0].len() as u64));
     walk.bench_function("plain_50k_files", |b| {
-        b.iter(|| layer::scan(black_box(tars[0].as_slice()), &scan_options()).unwrap())
+        b.iter(|| {
+            let content = budget();
+            layer::scan(black_box(tars[0].as_slice()), &scan_options(&content)).unwrap()
+        })
     });
-    let digests = ScanOptions {
-        hash_blob: true,
-        hash_tar: true,
-        ..scan_options()
-    };
     walk.bench_function("plain_50k_files_with_digest", |b| {
-        b.iter(|| layer::scan(black_box(tars[0].as_slice()), &digests).unwrap())
+        b.iter(|| {
+            let content = budget();
+            let digests = ScanOptions {
+                hash_blob: true,
+                hash_tar: true,
+                ..scan_options(&content)
+            };
+            layer::scan(black_box(tars[0].as_slice()), &digests).unwrap()
+        })
     });
     walk.finish();
 

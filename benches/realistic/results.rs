@@ -54,7 +54,8 @@ pub fn series_stats(main: &Stats, series: &[Image], huge: &Path) -> Result<Vec<S
                     Content::Bytes(b) => b.len() as u64,
                     Content::Pattern { len, .. }
                     | Content::Text { len, .. }
-                    | Content::Disk { len, .. } => *len,
+                    | Content::Disk { len, .. }
+                    | Content::Repeat { len, .. } => *len,
                 };
             }
         }

@@ -9,11 +9,12 @@ pub mod linkage;
 pub mod packages;
 pub mod python;
 pub mod resolve;
+pub mod security;
 pub mod waste;
 
 use std::collections::BTreeMap;
 
-use crate::layer::EntryKind;
+use crate::layer::{EntryKind, Keep};
 use crate::model::{Image, NodeId};
 pub use categories::{Category, CategorySet, Classifier};
 
@@ -26,7 +27,7 @@ pub struct Totals {
 
 impl Totals {
     fn add(&mut self, bytes: u64) {
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         self.files += 1;
     }
 }
@@ -50,6 +51,10 @@ pub struct CategoryFacts {
     pub members: BTreeMap<Category, Vec<Member>>,
     /// Files only a build needs (compilers, headers, static libraries), each counted once.
     pub build_only: Totals,
+    /// The final filesystem split without overlap: each visible file once, in its primary
+    /// category (`CategorySet::primary`). What none claims is `Facts::visible` less these.
+    /// Pictures that must add up (a pie, a treemap's colours) use this.
+    pub primary: BTreeMap<Category, Totals>,
     /// Indexed by node: the categories of every path that some layer put a non-directory at,
     /// whether or not it is visible at the end (the explorer tags rows with it).
     pub by_node: Vec<CategorySet>,
@@ -74,14 +79,22 @@ pub struct Facts {
     pub linkage: linkage::Linkage,
     pub python: python::Python,
     pub os_packages: packages::OsPackages,
+    pub security: security::Security,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
-/// size). Everything else is only hashed, or skipped.
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    linkage::wants_content(path, size)
-        || python::wants_content(path, size)
-        || packages::wants_content(path, size)
+/// size), and how much of each. Everything else is only hashed, or skipped.
+pub fn wants_content(path: &[u8], size: u64) -> Keep {
+    if python::wants_headers(path) {
+        Keep::Headers
+    } else {
+        Keep::from(
+            linkage::wants_content(path, size)
+                || python::wants_content(path, size)
+                || packages::wants_content(path, size)
+                || security::wants_content(path, size),
+        )
+    }
 }
 
 pub fn analyze(image: &Image) -> Facts {
@@ -97,6 +110,7 @@ pub fn analyze(image: &Image) -> Facts {
         linkage,
         python,
         os_packages,
+        security: security::compute(image),
     }
 }
 
@@ -172,6 +186,9 @@ fn categorize(
             .any(|c| set.contains(*c))
         {
             facts.build_only.add(bytes);
+        }
+        if let Some(p) = set.primary() {
+            facts.primary.entry(p).or_default().add(bytes);
         }
         for c in set.iter() {
             facts.visible.entry(c).or_default().add(bytes);

@@ -24,7 +24,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         platform.push_str(v);
     }
     writeln!(out, "{}", escape(&image.reference))?;
-    let layer_bytes: u64 = image.layers.iter().map(|l| l.files_bytes()).sum();
+    let layer_bytes = crate::model::sum_bytes(image.layers.iter().map(|l| l.files_bytes()));
     writeln!(
         out,
         "  {platform}, {} layers holding {} ({} as layer tars); {} files ({}) in the final filesystem",
@@ -156,9 +156,10 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
         writeln!(
             out,
-            "  {:<7} [{}] {layer}{}",
+            "  {:<7} [{}{}] {layer}{}",
             f.severity,
             f.rule,
+            if f.is_security() { ", security" } else { "" },
             escape(&f.message)
         )?;
         if let Some(step_text) = &f.created_by {
