@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Command, ReadConfig};
+use crate::cli::{Command, DiffFormat, ReadConfig, Side};
+use crate::report::json::JsonReport;
 use crate::report::{self, Format, Report};
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{self, Counters, Input, ReadOptions, Transport};
@@ -20,11 +21,15 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Report {
             source,
             format,
+            files,
             output,
             read,
         } => {
             let report = load(&source, &read)?;
-            emit(output.as_deref(), |out| report::write(&report, format, out))?;
+            emit(output.as_deref(), |out| match format {
+                Format::Json => report::json::write(&report, files, out),
+                _ => report::write(&report, format, out),
+            })?;
         }
         Command::Audit {
             source,
@@ -41,6 +46,26 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Diff {
+            old,
+            new,
+            format,
+            output,
+            read,
+        } => {
+            let old = side(&old, &read).context("OLD")?;
+            let new = side(&new, &read).context("NEW")?;
+            let diff = crate::diff::JsonDiff::from((&old, &new));
+            emit(output.as_deref(), |out| match format {
+                DiffFormat::Text => report::diff::write_text(&diff, out),
+                DiffFormat::Markdown => report::diff::write_markdown(&diff, out),
+                DiffFormat::Json => report::json::write_value(&diff, out),
+            })?;
+        }
+        Command::Explain { rule } => emit(None, |out| match rule {
+            Some(rule) => report::explain::write_rule(rule, out),
+            None => report::explain::write_all(out),
+        })?,
         Command::Explore { source, read } => return explore(source, read),
         Command::Demo { format } => {
             let source = Transport::DockerArchive {
@@ -74,6 +99,14 @@ fn explore(source: Transport, mut read: ReadConfig) -> Result<ExitCode> {
     })
 }
 
+/// One side of a comparison as a JSON report: loaded, or analysed (with its file table).
+pub fn side(side: &Side, read: &ReadConfig) -> Result<JsonReport> {
+    match side {
+        Side::Report(path) => report::json::load(path),
+        Side::Image(source) => Ok(JsonReport::with_files(&load(source, read)?)),
+    }
+}
+
 /// Reads and analyses an image.
 pub fn load(source: &Transport, read: &ReadConfig) -> Result<Report> {
     load_with_progress(source, read, None)
@@ -85,10 +118,13 @@ pub fn load_with_progress(
     read: &ReadConfig,
     counters: Option<&Counters>,
 ) -> Result<Report> {
+    let content = crate::layer::ContentBudget::new(&read.limits);
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
         keep_content: &crate::analysis::wants_content,
+        limits: &read.limits,
+        content: &content,
         inspect_elf: true,
         fetch: &read.fetch,
         counters,
@@ -104,42 +140,58 @@ fn cache(clear: bool, config: Option<&CacheConfig>) -> Result<()> {
     };
     let size = |bytes| humansize::format_size(bytes, humansize::BINARY);
     let mut out = io::stdout().lock();
+    let partial = |u: &cache::Usage| {
+        if u.partial == 0 {
+            String::new()
+        } else {
+            format!(
+                ", {} unfinished downloads ({})",
+                u.partial,
+                size(u.partial_bytes)
+            )
+        }
+    };
     if clear {
-        let (blobs, bytes) = cache::clear(config)?;
+        let held = cache::clear(config)?;
         writeln!(
             out,
-            "removed {blobs} blobs ({}) from {}",
-            size(bytes),
+            "removed {} blobs ({}){} from {}",
+            held.blobs,
+            size(held.bytes),
+            partial(&held),
             config.dir.display()
         )?;
     } else {
-        let (blobs, bytes) = cache::usage(config)?;
+        let held = cache::usage(config)?;
         writeln!(
             out,
-            "{}: {blobs} blobs, {} (limit {}, PYDIVE_CACHE_MAX)",
+            "{}: {} blobs, {}{} (limit {}, PYDIVE_CACHE_MAX)",
             config.dir.display(),
-            size(bytes),
+            held.blobs,
+            size(held.bytes),
+            partial(&held),
             size(config.max_bytes)
         )?;
     }
     Ok(())
 }
 
-/// Writes to a file, or to standard output.
+/// Writes to a file, or to standard output; an error names where.
 fn emit(output: Option<&Path>, write: impl Fn(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     match output {
         Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let shown = || format!("cannot write {}", path.display());
+            let file = File::create(path).with_context(shown)?;
             let mut out = BufWriter::new(file);
-            write(&mut out)?;
-            out.flush()?;
+            write(&mut out).with_context(shown)?;
+            out.flush().with_context(shown)?;
         }
         None => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            write(&mut out)?;
-            out.flush()?;
+            let shown = "cannot write to standard output";
+            write(&mut out).context(shown)?;
+            out.flush().context(shown)?;
         }
     }
     Ok(())

@@ -2,12 +2,13 @@
 //! downstream parses a string.
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::findings::Severity;
+use crate::limits::Limits;
 use crate::report::Format;
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{Credentials, FetchOptions, Password, Platform, PullPolicy, Transport};
@@ -36,6 +37,10 @@ enum Sub {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// JSON: add the table of every file (path, bytes, layer), so that `pydive diff` of two
+        /// stored reports can tell which files changed.
+        #[arg(long)]
+        files: bool,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -55,6 +60,25 @@ enum Sub {
         output: Option<PathBuf>,
         #[command(flatten)]
         read: ReadArgs,
+    },
+    /// What changed between two images: layers, categories, packages, files, findings.
+    Diff {
+        /// The old image, or a JSON report written earlier (`pydive report --format json`).
+        old: String,
+        /// The new image, or a JSON report.
+        new: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// What a rule finds, why it matters and how to fix it; every rule without RULE.
+    Explain {
+        /// A rule id, as findings and `pydive ci` name it (e.g. pip-cache, max-growth).
+        rule: Option<String>,
     },
     /// Explore the small demo image built into pydive (no daemon, no network).
     Demo {
@@ -116,6 +140,43 @@ struct ReadArgs {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Change a limit on what an image may cost, e.g. `--limit tar-header=1M` or
+    /// `--limit read-timeout=5m` (repeatable; see the README for every limit and its default;
+    /// also PYDIVE_LIMITS=KEY=VALUE,...).
+    #[arg(long = "limit", global = true, value_name = "KEY=VALUE")]
+    limits: Vec<String>,
+}
+
+/// Output formats of `pydive diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// One side of a comparison: an image to analyse, or a JSON report written earlier.
+#[derive(Debug)]
+pub enum Side {
+    Image(Transport),
+    Report(PathBuf),
+}
+
+impl Side {
+    /// A file that starts with `{` is a report; anything else is an image reference.
+    pub fn parse(arg: &str) -> Result<Side> {
+        let path = std::path::Path::new(arg);
+        if path.is_file() {
+            let mut head = [0u8; 64];
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut head))
+                .with_context(|| format!("cannot read {arg}"))?;
+            if head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                return Ok(Side::Report(path.to_path_buf()));
+            }
+        }
+        Ok(Side::Image(Transport::parse(arg)?))
+    }
 }
 
 /// The lowest severity that makes `pydive audit` exit with 1.
@@ -142,6 +203,8 @@ impl FailOn {
 pub struct ReadConfig {
     pub verify: bool,
     pub platform: Platform,
+    /// What an image may cost (`--limit`, `PYDIVE_LIMITS`).
+    pub limits: Limits,
     /// Daemon, registry, cache and progress settings.
     pub fetch: FetchOptions,
 }
@@ -152,6 +215,7 @@ impl Default for ReadConfig {
         ReadConfig {
             verify: true,
             platform: Platform::host(),
+            limits: Limits::default(),
             fetch: FetchOptions::default(),
         }
     }
@@ -164,6 +228,7 @@ pub enum Command {
     Report {
         source: Transport,
         format: Format,
+        files: bool,
         output: Option<PathBuf>,
         read: ReadConfig,
     },
@@ -176,6 +241,18 @@ pub enum Command {
     },
     /// The explorer on a terminal, else the text report.
     Explore { source: Transport, read: ReadConfig },
+    /// `pydive diff OLD NEW`.
+    Diff {
+        old: Side,
+        new: Side,
+        format: DiffFormat,
+        output: Option<PathBuf>,
+        read: ReadConfig,
+    },
+    /// One rule's text, or every rule's.
+    Explain {
+        rule: Option<&'static crate::findings::Rule>,
+    },
     /// The demo image: explored, or printed in `format`.
     Demo { format: Option<Format> },
     /// `pydive cache [info|clear]`; `None` when there is no cache directory.
@@ -198,6 +275,7 @@ impl ReadArgs {
             insecure: self.insecure || before.insecure,
             no_cache: self.no_cache || before.no_cache,
             quiet: self.quiet || before.quiet,
+            limits: [before.limits, self.limits].concat(),
         }
     }
 
@@ -230,6 +308,7 @@ impl ReadArgs {
         };
         Ok(ReadConfig {
             verify: !self.no_verify,
+            limits: Limits::from_env_and_flags(&self.limits)?,
             platform: match &self.platform {
                 Some(p) => Platform::parse(p)?,
                 None => Platform::host(),
@@ -243,10 +322,62 @@ impl ReadArgs {
                 },
                 credentials,
                 insecure: self.insecure,
-                cache: if self.no_cache { None } else { cache_config()? },
+                // Only registry reads use the cache: PYDIVE_CACHE_MAX is checked when it counts.
+                cache: if self.no_cache || !matches!(source, Transport::Registry(_)) {
+                    None
+                } else {
+                    cache_config()?
+                },
                 progress: !self.quiet && std::io::stderr().is_terminal(),
             },
         })
+    }
+}
+
+/// Refuses an `--output` that is the image being read, or inside its OCI layout: pydive never
+/// writes into the image's source.
+fn check_output(output: Option<&Path>, source: &Transport) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(output), Some(input)) = (output, source_path(source)) else {
+        return Ok(());
+    };
+    let refuse = || {
+        anyhow::anyhow!(
+            "--output {} is the image being read ({}); refusing to overwrite it",
+            output.display(),
+            input.display()
+        )
+    };
+    if let (Ok(out), Ok(image)) = (std::fs::metadata(output), std::fs::metadata(input)) {
+        if out.dev() == image.dev() && out.ino() == image.ino() {
+            return Err(refuse());
+        }
+    }
+    if input.is_dir() {
+        let parent = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let (Ok(dir), Ok(parent)) = (std::fs::canonicalize(input), std::fs::canonicalize(parent))
+        {
+            if parent.starts_with(&dir) {
+                return Err(refuse());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file or directory an image is read from, when it is one.
+fn source_path(source: &Transport) -> Option<&Path> {
+    match source {
+        Transport::DockerArchive {
+            input: crate::source::Input::File(path),
+            ..
+        }
+        | Transport::OciArchive { path, .. } => Some(path),
+        Transport::Oci { dir, .. } => Some(dir),
+        _ => None,
     }
 }
 
@@ -278,14 +409,17 @@ impl Cli {
             Some(Sub::Report {
                 image,
                 format,
+                files,
                 output,
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Report {
                     source,
                     format,
+                    files,
                     output,
                     read,
                 })
@@ -298,6 +432,7 @@ impl Cli {
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Audit {
                     source,
@@ -307,6 +442,35 @@ impl Cli {
                     read,
                 })
             }
+            Some(Sub::Diff {
+                old,
+                new,
+                format,
+                output,
+                read,
+            }) => {
+                let (old, new) = (Side::parse(&old)?, Side::parse(&new)?);
+                let read = read.merge(self.read);
+                let read = match (&old, &new) {
+                    (Side::Image(source), _) | (_, Side::Image(source)) => read.validate(source)?,
+                    _ => ReadConfig::default(),
+                };
+                Ok(Command::Diff {
+                    old,
+                    new,
+                    format,
+                    output,
+                    read,
+                })
+            }
+            Some(Sub::Explain { rule }) => Ok(Command::Explain {
+                rule: match rule {
+                    None => None,
+                    Some(id) => Some(crate::findings::rule(&id).with_context(|| {
+                        format!("no rule `{id}`; `pydive explain` lists every rule")
+                    })?),
+                },
+            }),
             Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
             Some(Sub::Cache { action }) => Ok(Command::Cache {
                 clear: action == Some(CacheAction::Clear),

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         // `pydive report img | head` is a normal way to read a report.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pydive: error: {e:#}");
+            eprintln!("pydive: error: {}", pydive::printable::error_line(&e));
             ExitCode::from(2)
         }
     }

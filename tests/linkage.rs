@@ -651,3 +651,151 @@ fn a_32_bit_helper_beside_its_64_bit_twin_is_not_an_architecture_mismatch() {
         report["findings"]
     );
 }
+
+#[test]
+fn files_uv_hard_linked_from_a_cache_deleted_later_are_sized_and_audited() {
+    // uv installs by hard-linking from its cache: the layer stores each file's bytes under the
+    // cache name, and the installed names are hard links. A later step deletes the cache, so
+    // the installed names are what holds the bytes.
+    let dir = tempfile::tempdir().unwrap();
+    compile_in(
+        dir.path(),
+        CC,
+        "void stub(void) {}\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libgomp.so.1"],
+        "libgomp.so.1",
+    );
+    let vendored = compile_in(
+        dir.path(),
+        CC,
+        "void vend(void) {}\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libvend-1a2b.so.1"],
+        "libvend-1a2b.so.1",
+    );
+    let ext = compile_in(
+        dir.path(),
+        CC,
+        EXTENSION,
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-rpath,$ORIGIN/../fastthing.libs",
+            "./libgomp.so.1",
+            "./libvend-1a2b.so.1",
+        ],
+        "ext.so",
+    );
+    let cache = "root/.cache/uv/archive-v0/Fz3kQ";
+    let info = "fastthing-1.0.dist-info";
+    let ext_name = "fastthing/_core.cpython-311-x86_64-linux-gnu.so";
+    let files: Vec<(String, Vec<u8>)> =
+        vec![
+        (ext_name.into(), ext.clone()),
+        ("fastthing.libs/libvend-1a2b.so.1".into(), vendored.clone()),
+        ("fastthing/__init__.py".into(), b"from ._core import *\n".to_vec()),
+        (
+            format!("{info}/METADATA"),
+            b"Metadata-Version: 2.1\nName: fastthing\nVersion: 1.0\n".to_vec(),
+        ),
+        (
+            format!("{info}/WHEEL"),
+            b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64\n"
+                .to_vec(),
+        ),
+    ];
+    let mut record: String = files
+        .iter()
+        .map(|(p, b)| format!("{p},sha256=x,{}\n", b.len()))
+        .collect();
+    record.push_str(&format!("{info}/RECORD,,\n{info}/INSTALLER,,\n"));
+    let mut all = files.clone();
+    all.push((format!("{info}/RECORD"), record.into_bytes()));
+    let wheel_bytes = 4321;
+    let mut install = vec![
+        Entry::file_len(
+            "root/.cache/uv/wheels-v1/fastthing-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+            wheel_bytes,
+            7,
+        ),
+        Entry::dir(SITE),
+    ];
+    for (path, bytes) in &all {
+        install.push(Entry::exec(format!("{cache}/{path}"), bytes.clone()));
+    }
+    for (path, _) in &all {
+        install.push(Entry::hardlink(
+            format!("{SITE}/{path}"),
+            format!("{cache}/{path}"),
+        ));
+    }
+    install.push(Entry::file(format!("{SITE}/{info}/INSTALLER"), "uv\n"));
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new("RUN uv pip install --system fastthing", install),
+        Layer::new(
+            "RUN rm -rf /root/.cache/uv",
+            vec![Entry::whiteout("root/.cache/uv")],
+        ),
+    ]);
+    let report = json_for(&image);
+
+    let dist = &report["python"]["distributions"][0];
+    assert_eq!(dist["name"], "fastthing");
+    let installed: u64 = all.iter().map(|(_, b)| b.len() as u64).sum::<u64>() + 3;
+    assert_eq!(dist["size_bytes"], installed);
+    assert_eq!(dist["files"], all.len() as u64 + 1);
+    assert_eq!(dist["layer"], 1);
+    assert_eq!(dist["installer"], "uv");
+    assert_eq!(
+        dist["wheel_tags"],
+        serde_json::json!(["cp311-cp311-manylinux_2_17_x86_64"])
+    );
+    assert_eq!(dist["extensions"][0]["path"], format!("/{SITE}/{ext_name}"));
+    assert_eq!(
+        dist["vendored"],
+        serde_json::json!([format!("/{SITE}/fastthing.libs/libvend-1a2b.so.1")])
+    );
+
+    let core = elf(&report, &format!("/{SITE}/{ext_name}"));
+    assert_eq!(core["layer"], 1);
+    assert_eq!(core["libc"], "glibc");
+    assert_eq!(core["distribution"], "fastthing 1.0");
+    assert_eq!(
+        core["needed"],
+        serde_json::json!(["libgomp.so.1", "libvend-1a2b.so.1", "libc.so.6"])
+    );
+    // $ORIGIN is the installed name's directory, not the deleted cache's.
+    assert_eq!(
+        core["resolved"]["libvend-1a2b.so.1"],
+        format!("/{SITE}/fastthing.libs/libvend-1a2b.so.1")
+    );
+    assert!(
+        report["elf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["path"].as_str().unwrap().contains(".cache")),
+        "the cache's names are gone"
+    );
+    let f = one(&report, "unresolved-library");
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!("/{SITE}/{ext_name}")])
+    );
+    assert_eq!(f["bytes"], ext.len() as u64);
+
+    // The cache's bytes that no installed name keeps are waste; the rest are not.
+    assert_eq!(report["waste"]["deleted_bytes"], wheel_bytes);
+    let base = report_for_layers(&image);
+    assert_eq!(
+        report["image"]["files_bytes"],
+        base + installed,
+        "each installed file's bytes counted once"
+    );
+}
+
+/// The bytes the base layer alone leaves visible, from the same fixture's first layer.
+fn report_for_layers(image: &Image) -> u64 {
+    let base = Image::new(vec![image.layers[0].clone()]);
+    json_for(&base)["image"]["files_bytes"].as_u64().unwrap()
+}

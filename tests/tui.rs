@@ -10,9 +10,10 @@ use std::sync::OnceLock;
 use pydive::cli::ReadConfig;
 use pydive::report::Report;
 use pydive::source::{Input, Platform, Transport};
-use pydive::tui::state::{Action, Pane, Subject, ViewState, update};
+use pydive::tui::state::Subject;
 use pydive::tui::tree_view::{Mode, Sort};
 use pydive::tui::{self, layout};
+use pydive::tui::{Action, Pane, ViewState, update};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -308,7 +309,7 @@ fn enter_on_a_finding_goes_to_its_layer_and_file() {
 #[test]
 fn packages_list_distributions_by_size_and_enter_shows_the_largest_file() {
     let mut s = state(160, 48);
-    let order: Vec<&str> = tui::packages::order(demo())
+    let order: Vec<&str> = tui::lists::packages(demo())
         .iter()
         .map(|d| d.name.as_str())
         .collect();
@@ -326,7 +327,7 @@ fn packages_list_distributions_by_size_and_enter_shows_the_largest_file() {
     );
     assert!(selected_path(&s).ends_with("_speedups.cpython-311-x86_64-linux-musl.so"));
     // Its musl build shows in Details.
-    let details: Vec<String> = tui::details::lines(demo(), &s)
+    let details: Vec<String> = tui::describe::lines(demo(), &s)
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -487,6 +488,7 @@ fn update_never_panics_on_any_action_in_any_state() {
         PrevLayer,
         ToggleMode,
         ToggleSort,
+        TogglePackages,
         ToggleUnchanged,
         CycleMinSize,
         StartFilter,
@@ -660,7 +662,7 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("pydive demo image\n"), "{text}");
-    assert!(text.contains("Findings (11)"));
+    assert!(text.contains("Findings (12)"));
     let out = common::pydive()
         .args(["demo", "--format", "json"])
         .output()
@@ -676,6 +678,107 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()
-            .contains("Findings (11)")
+            .contains("Findings (12)")
     );
+}
+
+// ---- the README's keys come from the key table ----
+
+#[test]
+fn the_readme_lists_exactly_the_keys_of_the_key_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start =
+        "<!-- keys: generated from the key table in src/tui/keys.rs; tests/tui.rs checks it -->\n";
+    let end = "<!-- /keys -->";
+    let a = readme
+        .find(start)
+        .expect("the README marks its table of keys")
+        + start.len();
+    let b = a + readme[a..]
+        .find(end)
+        .expect("the README ends its table of keys");
+    let table = tui::keys::markdown_table();
+    if readme[a..b] != table && std::env::var_os("PYDIVE_BLESS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &readme[..a], &readme[b..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        readme[a..b],
+        table,
+        "the README's keys differ from src/tui/keys.rs; PYDIVE_BLESS=1 rewrites them"
+    );
+}
+
+#[test]
+fn o_switches_packages_to_the_os_packages_and_enter_shows_the_largest_file() {
+    use pydive::fixture::{Entry, Image, Layer};
+    // A distroless-style dpkg database (status.d), written by the test.
+    let control = |name: &str, kib: u64| {
+        format!("Package: {name}\nVersion: 1.0-1\nArchitecture: amd64\nInstalled-Size: {kib}\n")
+    };
+    let image = Image::new(vec![
+        Layer::new(
+            "ADD base",
+            vec![
+                Entry::file("var/lib/dpkg/status.d/libc6", control("libc6", 20)),
+                Entry::file(
+                    "var/lib/dpkg/status.d/libc6.md5sums",
+                    "00  usr/lib/libc.so.6\n00  usr/share/doc/libc6/copyright\n",
+                ),
+                Entry::file_len("usr/lib/libc.so.6", 20_000, 1),
+                Entry::file_len("usr/share/doc/libc6/copyright", 300, 2),
+            ],
+        ),
+        Layer::new(
+            "RUN install zlib",
+            vec![
+                Entry::file("var/lib/dpkg/status.d/zlib1g", control("zlib1g", 1)),
+                Entry::file(
+                    "var/lib/dpkg/status.d/zlib1g.md5sums",
+                    "00  usr/lib/libz.so.1\n",
+                ),
+                Entry::file_len("usr/lib/libz.so.1", 900, 3),
+            ],
+        ),
+    ]);
+    let report = common::report_for(&image);
+    let mut s = ViewState::new(&report, 100, 30, false);
+    for a in [Action::Focus(Pane::Packages), Action::TogglePackages] {
+        update(&mut s, &report, a);
+    }
+    assert!(s.os_packages);
+    assert_eq!(tui::lists::len(&report, &s, Pane::Packages), 2);
+    let area = Rect::new(0, 0, 100, 30);
+    let mut buf = Buffer::empty(area);
+    tui::packages::render(&report, &s, area, &mut buf);
+    let drawn = text(&buf);
+    assert!(drawn.contains("Packages: dpkg (2)"), "{drawn}");
+    let libc_row = drawn.lines().find(|l| l.contains("libc6")).unwrap();
+    assert!(
+        libc_row.contains("20.3 kB") && libc_row.contains(" 0 "),
+        "{libc_row}"
+    );
+    for a in [Action::Down, Action::Activate] {
+        update(&mut s, &report, a);
+    }
+    assert_eq!((s.focus, s.layer), (Pane::Files, 1));
+    let node = s.selected_node().unwrap();
+    assert_eq!(report.image.tree.path(node), b"usr/lib/libz.so.1");
+    let details: Vec<String> = tui::describe::lines(&report, &s)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|l| l == "package zlib1g 1.0-1 (900 B, 1 file, installed in layer 1)"),
+        "{details:#?}"
+    );
+    // And back to the Python distributions.
+    for a in [Action::Focus(Pane::Packages), Action::TogglePackages] {
+        update(&mut s, &report, a);
+    }
+    assert!(!s.os_packages);
+    assert_eq!(tui::lists::len(&report, &s, Pane::Packages), 0);
 }

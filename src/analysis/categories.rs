@@ -1,11 +1,8 @@
 //! Byte categories: each a path rule, written once here (and listed in the README). A file can
 //! be in several categories. Rules look only at the path, relative to `/`.
 
-use serde::Serialize;
-
 /// A category of bytes users care about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Category {
     PipCache,
     UvCache,

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use super::hardlinks::Carriers;
 use crate::model::{Image, NodeId};
 
 /// Copies of one content.
@@ -17,7 +16,7 @@ pub struct DuplicateGroup {
 impl DuplicateGroup {
     /// Every copy but one.
     pub fn reclaimable(&self) -> u64 {
-        self.size * (self.copies.len() as u64 - 1)
+        self.size.saturating_mul(self.copies.len() as u64 - 1)
     }
 }
 
@@ -31,16 +30,16 @@ pub struct Duplicates {
 
 impl Duplicates {
     pub fn reclaimable_bytes(&self) -> u64 {
-        self.groups.iter().map(DuplicateGroup::reclaimable).sum()
+        crate::model::sum_bytes(self.groups.iter().map(DuplicateGroup::reclaimable))
     }
 }
 
-pub fn compute(image: &Image, carriers: &Carriers) -> Duplicates {
+pub fn compute(image: &Image) -> Duplicates {
     let mut by_content: HashMap<(u64, u128), Vec<(NodeId, usize)>> = HashMap::new();
     let mut computed = true;
     for id in image.tree.ids() {
-        // A file, or a hard link carrying the bytes of a name removed later.
-        let Some(entry) = carriers.entry(image, id) else {
+        // Each stored file once, under the name that holds it.
+        let Some(entry) = image.held_entry(id) else {
             continue;
         };
         if entry.size == 0 {

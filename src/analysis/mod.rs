@@ -5,20 +5,21 @@
 pub mod categories;
 pub mod dive;
 pub mod duplicates;
-pub mod hardlinks;
 pub mod linkage;
+pub mod packages;
 pub mod python;
 pub mod resolve;
+pub mod security;
 pub mod waste;
 
 use std::collections::BTreeMap;
 
-use crate::layer::EntryKind;
+use crate::layer::{EntryKind, Keep};
 use crate::model::{Image, NodeId};
 pub use categories::{Category, CategorySet, Classifier};
 
 /// Bytes and files.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub bytes: u64,
     pub files: u64,
@@ -26,7 +27,7 @@ pub struct Totals {
 
 impl Totals {
     fn add(&mut self, bytes: u64) {
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         self.files += 1;
     }
 }
@@ -73,37 +74,50 @@ pub struct Facts {
     pub dive: dive::DiveNumbers,
     pub linkage: linkage::Linkage,
     pub python: python::Python,
+    pub os_packages: packages::OsPackages,
+    pub security: security::Security,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
-/// size). Everything else is only hashed, or skipped.
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    linkage::wants_content(path, size) || python::wants_content(path, size)
-}
-
-pub fn analyze(image: &Image) -> Facts {
-    let carriers = hardlinks::compute(image);
-    let linkage = linkage::compute(image);
-    let python = python::compute(image, &linkage);
-    Facts {
-        visible: visible(image, &carriers),
-        categories: categorize(image, &linkage, &carriers),
-        waste: waste::compute(image, &carriers),
-        duplicates: duplicates::compute(image, &carriers),
-        dive: dive::compute(image),
-        linkage,
-        python,
+/// size), and how much of each. Everything else is only hashed, or skipped.
+pub fn wants_content(path: &[u8], size: u64) -> Keep {
+    if python::wants_headers(path) {
+        Keep::Headers
+    } else {
+        Keep::from(
+            linkage::wants_content(path, size)
+                || python::wants_content(path, size)
+                || packages::wants_content(path, size)
+                || security::wants_content(path, size),
+        )
     }
 }
 
-fn visible(image: &Image, carriers: &hardlinks::Carriers) -> Totals {
+pub fn analyze(image: &Image) -> Facts {
+    let linkage = linkage::compute(image);
+    let python = python::compute(image, &linkage);
+    let os_packages = packages::compute(image, &linkage);
+    Facts {
+        visible: visible(image),
+        categories: categorize(image, &linkage, &os_packages),
+        waste: waste::compute(image),
+        duplicates: duplicates::compute(image),
+        dive: dive::compute(image),
+        linkage,
+        python,
+        os_packages,
+        security: security::compute(image),
+    }
+}
+
+fn visible(image: &Image) -> Totals {
     let mut totals = Totals::default();
     for id in image.tree.ids() {
         if image
             .final_entry(id)
             .is_some_and(|e| e.kind != EntryKind::Dir)
         {
-            totals.add(carriers.size(image, id));
+            totals.add(image.held_bytes(id));
         }
     }
     totals
@@ -112,7 +126,7 @@ fn visible(image: &Image, carriers: &hardlinks::Carriers) -> Totals {
 fn categorize(
     image: &Image,
     linkage: &linkage::Linkage,
-    carriers: &hardlinks::Carriers,
+    os_packages: &packages::OsPackages,
 ) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
@@ -137,7 +151,12 @@ fn categorize(
         if provided.is_empty() {
             continue;
         }
-        let set = classifier.classify(&tree.path(id));
+        let mut set = classifier.classify(&tree.path(id));
+        // The package database knows the toolchain's files wherever they are (binutils'
+        // translations, gprofng, linker scripts); the path rules cover images without one.
+        if os_packages.is_toolchain_file(id) {
+            set.insert(Category::Compilers);
+        }
         if set.is_empty() {
             continue;
         }
@@ -157,7 +176,7 @@ fn categorize(
             continue;
         }
         let layer = node.last_layer();
-        let bytes = carriers.size(image, id);
+        let bytes = image.held_bytes(id);
         if [Category::Compilers, Category::Headers, Category::StaticLibs]
             .iter()
             .any(|c| set.contains(*c))

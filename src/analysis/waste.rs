@@ -1,7 +1,6 @@
 //! Waste: bytes a layer added that the final filesystem does not show, because a later layer
 //! deleted them or provided the same path again.
 
-use super::hardlinks::Carriers;
 use crate::layer::EntryKind;
 use crate::model::{Image, NodeId, State};
 
@@ -37,11 +36,11 @@ pub struct Waste {
 
 impl Waste {
     pub fn wasted_bytes(&self) -> u64 {
-        self.deleted_bytes + self.overwritten_bytes
+        self.deleted_bytes.saturating_add(self.overwritten_bytes)
     }
 }
 
-pub fn compute(image: &Image, carriers: &Carriers) -> Waste {
+pub fn compute(image: &Image) -> Waste {
     let mut waste = Waste::default();
     let tree = &image.tree;
     for id in tree.ids() {
@@ -53,8 +52,8 @@ pub fn compute(image: &Image, carriers: &Carriers) -> Waste {
             if change.state == State::Removed || entry.kind != EntryKind::File || entry.size == 0 {
                 continue;
             }
-            // A hard link of the same layer still shows these bytes under another name.
-            if carriers.kept(id, change.layer) {
+            // A hard link still shows these bytes under another name.
+            if image.bytes_kept(id, change.layer) {
                 continue;
             }
             let later = &changes[i + 1..];
@@ -78,8 +77,12 @@ pub fn compute(image: &Image, carriers: &Carriers) -> Waste {
                 continue;
             };
             match fate {
-                Fate::Deleted { .. } => waste.deleted_bytes += entry.size,
-                Fate::Overwritten { .. } => waste.overwritten_bytes += entry.size,
+                Fate::Deleted { .. } => {
+                    waste.deleted_bytes = waste.deleted_bytes.saturating_add(entry.size)
+                }
+                Fate::Overwritten { .. } => {
+                    waste.overwritten_bytes = waste.overwritten_bytes.saturating_add(entry.size)
+                }
             }
             waste.files.push(Wasted {
                 node: id,

@@ -1,12 +1,5 @@
 //! `abi-mismatch`: an extension module whose ABI tag (`cpython-310-x86_64-linux-gnu`,
 //! `...-linux-musl`) no Python interpreter in the image loads.
-//!
-//! Why: CPython only imports extension modules tagged for its own version and platform; the
-//! module is dead weight, and `import` fails with `ModuleNotFoundError` or falls back to
-//! something slower.
-//!
-//! Fix: install the package with the image's own interpreter (`python3.X -m pip install`)
-//! rather than copying a site-packages built for another Python.
 
 use super::{Context, Finding, Rule, Severity, plural};
 use crate::analysis::python::{extension_tag, interpreter_loads, tag_arch};
@@ -14,7 +7,9 @@ use crate::analysis::python::{extension_tag, interpreter_loads, tag_arch};
 pub const RULE: Rule = Rule {
     id: "abi-mismatch",
     severity: Severity::Error,
-    summary: "an extension module's ABI tag fits no Python interpreter in the image",
+    summary: "an extension module's tag (`cpython-310-...`, `...-linux-musl`) fits no interpreter in the image",
+    why: "CPython only imports extension modules tagged for its own version and platform; the module is dead weight, and `import` fails with `ModuleNotFoundError` or falls back to something slower.",
+    fix: "Install the package with the image's own interpreter (`python3.X -m pip install`) rather than copying a site-packages built for another Python.",
     check,
 };
 

@@ -1,11 +1,5 @@
 //! `apt-cache`: apt's package lists (`/var/lib/apt/lists`) or downloaded archives
 //! (`/var/cache/apt`) left in the image.
-//!
-//! Why: they are only needed to install more packages, and are tens of MB.
-//!
-//! Fix: remove them in the same `RUN` that runs `apt-get update`:
-//! `apt-get update && apt-get install -y --no-install-recommends ... && rm -rf /var/lib/apt/lists/*`.
-//! Removing them in a later `RUN` does not shrink the image.
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -13,7 +7,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "apt-cache",
     severity: Severity::Warning,
-    summary: "apt package lists or archives are left in the image",
+    summary: "apt lists or archives are left in a layer",
+    why: "They are only needed to install more packages, and are tens of MB.",
+    fix: "Remove them in the same `RUN` that runs `apt-get update`: `apt-get update && apt-get install -y --no-install-recommends ... && rm -rf /var/lib/apt/lists/*`. Removing them in a later `RUN` does not shrink the image.",
     check,
 };
 

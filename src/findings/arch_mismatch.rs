@@ -1,10 +1,4 @@
 //! `arch-mismatch`: ELF files for another CPU architecture than the image's.
-//!
-//! Why: an aarch64 wheel in an amd64 image (or the reverse) fails at import with `cannot open
-//! shared object file` or `wrong ELF class`/`Exec format error`.
-//!
-//! Fix: install packages inside the image (or with `--platform` matching the image), and build
-//! multi-architecture images with `docker buildx build --platform`.
 
 use super::{Context, Finding, Rule, Severity, plural};
 use crate::analysis::categories::triplet;
@@ -13,7 +7,9 @@ use crate::analysis::linkage::{is_foreign_place, machine_for, machine_name};
 pub const RULE: Rule = Rule {
     id: "arch-mismatch",
     severity: Severity::Error,
-    summary: "an ELF file built for another architecture than the image's",
+    summary: "an ELF file's machine is not the image's architecture (32-bit x86 or arm files in amd64 or arm64 images excepted)",
+    why: "An aarch64 wheel in an amd64 image (or the reverse) fails at import with `cannot open shared object file` or `wrong ELF class`/`Exec format error`.",
+    fix: "Install packages inside the image (or with `--platform` matching the image), and build multi-architecture images with `docker buildx build --platform`.",
     check,
 };
 

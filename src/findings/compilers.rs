@@ -1,11 +1,5 @@
 //! `compilers`: a C compiler and build toolchain (gcc, binutils, make, their libraries) in the
 //! final image.
-//!
-//! Why: a toolchain is needed to build extension modules, not to run them; it is often the
-//! biggest single item in a Python image, and it widens the attack surface.
-//!
-//! Fix: a multi-stage build: compile wheels in a builder stage that has `build-essential`, and
-//! copy only the installed packages (or the wheels) into a slim runtime stage.
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -13,7 +7,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "compilers",
     severity: Severity::Warning,
-    summary: "a compiler or build toolchain is in the final image",
+    summary: "a layer leaves >= 1 MB of compilers and build tools",
+    why: "A toolchain is needed to build extension modules, not to run them; it is often the biggest single item in a Python image, and it widens the attack surface.",
+    fix: "A multi-stage build: compile wheels in a builder stage that has `build-essential`, and copy only the installed packages (or the wheels) into a slim runtime stage.",
     check,
 };
 

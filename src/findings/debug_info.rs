@@ -1,10 +1,4 @@
 //! `debug-info`: ELF files that still carry debug sections and symbol tables.
-//!
-//! Why: `.debug_*`, `.symtab` and `.strtab` are for debuggers; at run time they are dead
-//! weight, often half of an unstripped library.
-//!
-//! Fix: strip in the same `RUN` that installs (`find /venv -name '*.so' -exec strip
-//! --strip-unneeded {} +`), or build with `-s`; keep the debug files in a separate artifact.
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -12,7 +6,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "debug-info",
     severity: Severity::Info,
-    summary: "ELF files carry debug information that strip would remove",
+    summary: "a layer's ELF files hold >= 1 MB that `strip` would remove",
+    why: "`.debug_*`, `.symtab` and `.strtab` are for debuggers; at run time they are dead weight, often half of an unstripped library.",
+    fix: "Strip in the same `RUN` that installs (`find /venv -name '*.so' -exec strip --strip-unneeded {} +`), or build with `-s`; keep the debug files in a separate artifact.",
     check,
 };
 

@@ -1,20 +1,16 @@
 //! `duplicates`: the same content stored at several paths.
-//!
-//! Why: each copy costs its full size; often a library vendored by two packages, or files
-//! copied where a link would do.
-//!
-//! Fix: keep one copy and symlink or hard-link the others in the same `RUN`, or stop one of the
-//! packages from vendoring it.
 
 use std::collections::BTreeMap;
 
-use super::{Context, Finding, Rule, Severity, files, size};
+use super::{Context, Finding, Rule, Saving, Severity, files, size};
 use crate::model::NodeId;
 
 pub const RULE: Rule = Rule {
     id: "duplicates",
     severity: Severity::Info,
-    summary: "identical files are stored at several paths",
+    summary: "a layer holds >= 1 MB of extra copies of content stored elsewhere (documentation excepted)",
+    why: "Each copy costs its full size; often a library vendored by two packages, or files copied where a link would do.",
+    fix: "Keep one copy and symlink or hard-link the others in the same `RUN`, or stop one of the packages from vendoring it.",
     check,
 };
 
@@ -40,7 +36,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
                 continue;
             }
             let slot = by_layer.entry(layer).or_default();
-            slot.0 += group.size;
+            slot.0 = slot.0.saturating_add(group.size);
             slot.1.push((group.size, node));
         }
     }
@@ -50,6 +46,10 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
         .map(|(layer, (bytes, mut copies))| {
             copies.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
             let nodes: Vec<NodeId> = copies.iter().map(|c| c.1).collect();
+            let saves = copies
+                .iter()
+                .map(|&(bytes, node)| Saving { layer, node, bytes })
+                .collect();
             let message = format!(
                 "{} with the same content as files elsewhere in the image: {} reclaimable",
                 files(nodes.len()),
@@ -63,6 +63,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
                 message,
                 "keep one copy and replace the others with symlinks or hard links in the same RUN, or stop a package from vendoring its own copy".into(),
             )
+            .saving(saves)
         })
         .collect()
 }

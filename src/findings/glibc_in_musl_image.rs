@@ -1,11 +1,5 @@
 //! `glibc-in-musl-image`: compiled code built against glibc in an image whose C library is
 //! musl (Alpine).
-//!
-//! Why: a manylinux wheel on Alpine fails with `Error loading shared library
-//! ld-linux-x86-64.so.2` or missing `GLIBC_` symbols; gcompat covers only part of glibc.
-//!
-//! Fix: install the package's musllinux wheel (pip picks it on Alpine when one exists), build
-//! it from source on Alpine, or use a Debian-based Python image.
 
 use super::{Context, Finding, Rule, Severity, plural};
 use crate::analysis::linkage::LibcFamily;
@@ -13,7 +7,9 @@ use crate::analysis::linkage::LibcFamily;
 pub const RULE: Rule = Rule {
     id: "glibc-in-musl-image",
     severity: Severity::Error,
-    summary: "a glibc-built library or program in a musl (Alpine) image",
+    summary: "a glibc-built library or program in a musl image",
+    why: "A manylinux wheel on Alpine fails with `Error loading shared library ld-linux-x86-64.so.2` or missing `GLIBC_` symbols; gcompat covers only part of glibc.",
+    fix: "Install the package's musllinux wheel (pip picks it on Alpine when one exists), build it from source on Alpine, or use a Debian-based Python image.",
     check,
 };
 

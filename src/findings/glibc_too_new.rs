@@ -1,10 +1,4 @@
 //! `glibc-too-new`: ELF files that need a newer glibc than the image has.
-//!
-//! Why: a library built on a newer distribution (or a wheel tagged for a newer manylinux)
-//! fails at import with ``version `GLIBC_2.38' not found``.
-//!
-//! Fix: install a build made for this glibc or older (a manylinux wheel whose glibc version is
-//! at most the image's, or build it in the image), or move to a base image with a newer glibc.
 
 use super::{Context, Finding, Rule, Severity, plural};
 use crate::analysis::linkage::LibcFamily;
@@ -12,7 +6,9 @@ use crate::analysis::linkage::LibcFamily;
 pub const RULE: Rule = Rule {
     id: "glibc-too-new",
     severity: Severity::Error,
-    summary: "an ELF file needs a newer glibc than the image's",
+    summary: "an ELF file needs a `GLIBC_x.y` newer than the image's glibc (names the symbols and both versions)",
+    why: "A library built on a newer distribution (or a wheel tagged for a newer manylinux) fails at import with ``version `GLIBC_2.38' not found``.",
+    fix: "Install a build made for this glibc or older (a manylinux wheel whose glibc version is at most the image's, or build it in the image), or move to a base image with a newer glibc.",
     check,
 };
 

@@ -1,18 +1,14 @@
 //! `glibcxx-too-new`: ELF files that need a newer libstdc++ (`GLIBCXX_`, `CXXABI_`) than the
 //! image has.
-//!
-//! Why: C++ extensions built with a newer GCC fail at import with
-//! ``version `GLIBCXX_3.4.30' not found``.
-//!
-//! Fix: install a build made with this image's compiler (or a wheel that vendors its own
-//! libstdc++), or a newer libstdc++6 / base image.
 
 use super::{Context, Finding, Rule, Severity, plural};
 
 pub const RULE: Rule = Rule {
     id: "glibcxx-too-new",
     severity: Severity::Error,
-    summary: "an ELF file needs a newer libstdc++ than the image's",
+    summary: "an ELF file needs a `GLIBCXX_`/`CXXABI_` newer than the image's libstdc++",
+    why: "C++ extensions built with a newer GCC fail at import with ``version `GLIBCXX_3.4.30' not found``.",
+    fix: "Install a build made with this image's compiler (or a wheel that vendors its own libstdc++), or a newer libstdc++6 / base image.",
     check,
 };
 

@@ -1,10 +1,4 @@
 //! `headers`: C and C++ headers (`/usr/include`, Python's `include/python3.x`, `*.h`).
-//!
-//! Why: headers are only read by a compiler; a runtime image does not need them. They usually
-//! arrive with `-dev` packages installed to build an extension module.
-//!
-//! Fix: build in a builder stage of a multi-stage build, and install only the runtime
-//! libraries (not the `-dev` packages) in the final stage.
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -12,7 +6,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "headers",
     severity: Severity::Info,
-    summary: "C/C++ headers are in the final image",
+    summary: "a layer leaves >= 1 MB of C/C++ headers",
+    why: "Headers are only read by a compiler; a runtime image does not need them. They usually arrive with `-dev` packages installed to build an extension module.",
+    fix: "Build in a builder stage of a multi-stage build, and install only the runtime libraries (not the `-dev` packages) in the final stage.",
     check,
 };
 

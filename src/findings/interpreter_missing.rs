@@ -1,18 +1,14 @@
 //! `interpreter-missing`: a program whose program loader (PT_INTERP, e.g.
 //! `/lib64/ld-linux-x86-64.so.2`) is not in the image.
-//!
-//! Why: running it fails with a confusing `no such file or directory`, though the file is
-//! there: the kernel cannot find its loader.
-//!
-//! Fix: install the C library the program was built for, or rebuild it for this image (or
-//! statically).
 
 use super::{Context, Finding, Rule, Severity, plural};
 
 pub const RULE: Rule = Rule {
     id: "interpreter-missing",
     severity: Severity::Error,
-    summary: "a program's loader (PT_INTERP) is not in the image",
+    summary: "a program's PT_INTERP loader is not in the image",
+    why: "Running it fails with a confusing `no such file or directory`, though the file is there: the kernel cannot find its loader.",
+    fix: "Install the C library the program was built for, or rebuild it for this image (or statically).",
     check,
 };
 

@@ -1,6 +1,8 @@
 //! Findings: rules that turn facts into `Finding`s with a severity, the layer and Dockerfile
-//! step responsible, the paths, the bytes and a concrete fix. One file per rule, each with a
-//! doc comment saying what it finds, why it matters and how to fix it; `RULES` lists them all.
+//! step responsible, the paths, the bytes and a concrete fix. One file per rule, whose `RULE`
+//! says what it finds, why that matters and how to fix it; `RULES` lists them all, and `GATES`
+//! the gate rules of `pydive ci`. That text is written once, here: `pydive explain`, SARIF's
+//! rule help and the README's table of rules all read it ([`catalog`]).
 //! Findings are data: wording of the report and colour live in the writers.
 
 mod abi_mismatch;
@@ -9,6 +11,8 @@ mod arch_mismatch;
 mod compilers;
 mod debug_info;
 mod duplicates;
+mod gates;
+mod git_directory;
 mod glibc_in_musl_image;
 mod glibc_too_new;
 mod glibcxx_too_new;
@@ -16,24 +20,26 @@ mod headers;
 mod interpreter_missing;
 mod musl_in_glibc_image;
 mod pip_cache;
+pub mod projection;
+mod runs_as_root;
+mod secret_file;
+mod setuid;
 mod static_libs;
 mod tests_in_site_packages;
 mod unresolved_library;
 mod wasted;
 mod wheel_tag_mismatch;
 mod wheels;
+mod world_writable;
 
 use std::collections::BTreeMap;
-
-use serde::Serialize;
 
 use crate::analysis::linkage::{ElfFacts, LibcFamily};
 use crate::analysis::{Category, Facts};
 use crate::layer::path::absolute;
 use crate::model::{Image, NodeId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Info,
     Warning,
@@ -50,6 +56,9 @@ impl std::fmt::Display for Severity {
     }
 }
 
+/// Files of one layer with their bytes, largest first.
+type Members = Vec<(NodeId, u64)>;
+
 /// How many paths a finding carries; `path_count` tells how many there were in all.
 pub const MAX_PATHS: usize = 50;
 
@@ -65,14 +74,52 @@ pub struct Finding {
     pub paths: Vec<String>,
     pub path_count: usize,
     pub bytes: u64,
+    /// What applying the fix would remove from the image: each stored copy once. Empty for
+    /// findings whose fix saves no bytes (compatibility findings).
+    pub saves: Vec<Saving>,
 }
 
-/// A rule: an id users can refer to, its default severity, and the check.
+/// Bytes a fix removes: those stored for a node by one layer (a whole file, or the part
+/// `strip` removes). Two findings that save the same (layer, node) save it once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saving {
+    pub layer: usize,
+    pub node: NodeId,
+    pub bytes: u64,
+}
+
+impl Finding {
+    /// The same finding, saving these bytes when fixed.
+    fn saving(mut self, saves: Vec<Saving>) -> Finding {
+        self.saves = saves;
+        self
+    }
+}
+
+/// A rule: an id users refer to (in `--rule`, `ignore`, `pydive explain`), its severity, and
+/// the text people read: what makes it fire (`summary`, one line), why that matters and how to
+/// fix it (whole sentences, Markdown code spans allowed).
 pub struct Rule {
     pub id: &'static str,
     pub severity: Severity,
     pub summary: &'static str,
+    pub why: &'static str,
+    pub fix: &'static str,
+    /// The findings of one image; gate rules are measured by `ci` instead and find nothing here.
     pub check: fn(&Context, &Rule) -> Vec<Finding>,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+impl Rule {
+    /// Whether this is one of `pydive ci`'s gate rules rather than a finding rule.
+    pub fn is_gate(&self) -> bool {
+        GATES.iter().any(|g| g.id == self.id)
+    }
 }
 
 pub struct Context<'a> {
@@ -91,6 +138,11 @@ pub const RULES: &[Rule] = &[
     unresolved_library::RULE,
     abi_mismatch::RULE,
     wheel_tag_mismatch::RULE,
+    secret_file::RULE,
+    setuid::RULE,
+    world_writable::RULE,
+    runs_as_root::RULE,
+    git_directory::RULE,
     pip_cache::RULE,
     apt_cache::RULE,
     compilers::RULE,
@@ -103,6 +155,35 @@ pub const RULES: &[Rule] = &[
     tests_in_site_packages::RULE,
 ];
 
+pub use gates::GATES;
+
+/// Every rule, finding rules first, then gate rules: what `pydive explain` lists.
+pub fn catalog() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().chain(GATES.iter())
+}
+
+/// The rule with this id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    catalog().find(|r| r.id == id)
+}
+
+/// The rules about security rather than size or compatibility: tagged `security` in the
+/// reports (SARIF's `security` tag), counted like the others by `audit` and the CI gate.
+pub const SECURITY: &[&str] = &[
+    "secret-file",
+    "setuid",
+    "world-writable",
+    "runs-as-root",
+    "git-directory",
+];
+
+impl Finding {
+    /// Whether the finding is about security (see [`SECURITY`]).
+    pub fn is_security(&self) -> bool {
+        SECURITY.contains(&self.rule)
+    }
+}
+
 /// Runs every rule. Findings come most severe first, then largest first.
 pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {
     let ctx = Context { image, facts };
@@ -112,6 +193,11 @@ pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {
 }
 
 impl Context<'_> {
+    /// A node's absolute path, for a message.
+    fn path(&self, node: NodeId) -> String {
+        absolute(&self.image.tree.path(node))
+    }
+
     /// The Dockerfile step of a layer, if the image history names one.
     fn created_by(&self, layer: usize) -> Option<String> {
         self.image
@@ -145,17 +231,18 @@ impl Context<'_> {
                 .collect(),
             path_count: nodes.len(),
             bytes,
+            saves: Vec::new(),
         }
     }
 
     /// The visible files of a category grouped by the layer that provides them, as
-    /// (layer, bytes, nodes largest first), skipping files `keep` rejects.
+    /// (layer, bytes, (node, bytes) largest first), skipping files `keep` rejects.
     fn category_by_layer(
         &self,
         category: Category,
         keep: impl Fn(NodeId) -> bool,
-    ) -> Vec<(usize, u64, Vec<NodeId>)> {
-        let mut layers: BTreeMap<usize, (u64, Vec<NodeId>)> = BTreeMap::new();
+    ) -> Vec<(usize, u64, Members)> {
+        let mut layers: BTreeMap<usize, (u64, Members)> = BTreeMap::new();
         for m in self
             .facts
             .categories
@@ -166,8 +253,8 @@ impl Context<'_> {
         {
             if keep(m.node) {
                 let slot = layers.entry(m.layer).or_default();
-                slot.0 += m.bytes;
-                slot.1.push(m.node);
+                slot.0 = slot.0.saturating_add(m.bytes);
+                slot.1.push((m.node, m.bytes));
             }
         }
         layers.into_iter().map(|(l, (b, n))| (l, b, n)).collect()
@@ -186,9 +273,15 @@ impl Context<'_> {
         self.category_by_layer(category, keep)
             .into_iter()
             .filter(|(_, bytes, _)| *bytes >= min_bytes && *bytes > 0)
-            .map(|(layer, bytes, nodes)| {
-                let msg = message(bytes, nodes.len());
+            .map(|(layer, bytes, members)| {
+                let msg = message(bytes, members.len());
+                let nodes: Vec<NodeId> = members.iter().map(|m| m.0).collect();
+                let saves = members
+                    .iter()
+                    .map(|&(node, bytes)| Saving { layer, node, bytes })
+                    .collect();
                 self.finding(rule, Some(layer), &nodes, bytes, msg, fix.to_string())
+                    .saving(saves)
             })
             .collect()
     }
@@ -236,10 +329,10 @@ impl Context<'_> {
         groups
             .into_iter()
             .map(|((layer, key), mut elves)| {
-                let size = |e: &ElfFacts| self.image.final_entry(e.node).map_or(0, |x| x.size);
+                let size = |e: &ElfFacts| self.image.held_bytes(e.node);
                 elves.sort_by(|a, b| size(b).cmp(&size(a)).then(a.path.cmp(&b.path)));
                 let nodes: Vec<NodeId> = elves.iter().map(|e| e.node).collect();
-                let bytes = elves.iter().map(|e| size(e)).sum();
+                let bytes = crate::model::sum_bytes(elves.iter().map(|e| size(e)));
                 self.finding(
                     rule,
                     Some(layer),

@@ -1,12 +1,5 @@
 //! `musl-in-glibc-image`: compiled code built against musl (Alpine's C library) in an image
 //! whose C library is glibc.
-//!
-//! Why: a musllinux wheel installed on Debian or Ubuntu imports with `Error loading shared
-//! library libc.musl-x86_64.so.1` (or crashes, when both C libraries end up in one process).
-//!
-//! Fix: install the manylinux wheel of the same package with the image's own pip (a
-//! musllinux wheel usually arrives through `pip download --platform` or a copied
-//! site-packages), or build the image on an Alpine base.
 
 use super::{Context, Finding, Rule, Severity, plural};
 use crate::analysis::linkage::{LibcFamily, Resolution};
@@ -14,7 +7,9 @@ use crate::analysis::linkage::{LibcFamily, Resolution};
 pub const RULE: Rule = Rule {
     id: "musl-in-glibc-image",
     severity: Severity::Error,
-    summary: "a musl-built library or program in a glibc image",
+    summary: "a musl-built library (or a musl program whose musl pieces are missing) in a glibc image",
+    why: "A musllinux wheel installed on Debian or Ubuntu imports with `Error loading shared library libc.musl-x86_64.so.1` (or crashes, when both C libraries end up in one process).",
+    fix: "Install the manylinux wheel of the same package with the image's own pip (a musllinux wheel usually arrives through `pip download --platform` or a copied site-packages), or build the image on an Alpine base.",
     check,
 };
 

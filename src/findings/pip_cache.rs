@@ -1,11 +1,4 @@
 //! `pip-cache`: pip's, uv's or poetry's download and wheel cache left in the image.
-//!
-//! Why: the cache only speeds up the next install on the same machine; in an image it is dead
-//! weight, often as large as the packages themselves.
-//!
-//! Fix: `pip install --no-cache-dir`, or `ENV PIP_NO_CACHE_DIR=1`, or keep the cache out of the
-//! layer with a BuildKit cache mount (`RUN --mount=type=cache,target=/root/.cache/pip ...`).
-//! The same for uv (`UV_NO_CACHE=1`, or a cache mount on `/root/.cache/uv`) and poetry.
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -13,7 +6,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "pip-cache",
     severity: Severity::Warning,
-    summary: "a package manager's cache (pip, uv, poetry) is left in the image",
+    summary: "a pip, uv or poetry cache of >= 64 kB is left in a layer",
+    why: "The cache only speeds up the next install on the same machine; in an image it is dead weight, often as large as the packages themselves.",
+    fix: "`pip install --no-cache-dir`, or `ENV PIP_NO_CACHE_DIR=1`, or keep the cache out of the layer with a BuildKit cache mount (`RUN --mount=type=cache,target=/root/.cache/pip ...`). The same for uv (`UV_NO_CACHE=1`, or a cache mount on `/root/.cache/uv`) and poetry.",
     check,
 };
 

@@ -1,9 +1,4 @@
 //! `static-libs`: static libraries (`*.a`) in the final image.
-//!
-//! Why: they are only read by a linker; they arrive with `-dev` packages and Python's own
-//! `libpython3.x.a`.
-//!
-//! Fix: build in a builder stage, or delete `*.a` in the same `RUN` that installs them.
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -11,7 +6,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "static-libs",
     severity: Severity::Info,
-    summary: "static libraries are in the final image",
+    summary: "a layer leaves >= 1 MB of `*.a`",
+    why: "They are only read by a linker; they arrive with `-dev` packages and Python's own `libpython3.x.a`.",
+    fix: "Build in a builder stage, or delete `*.a` in the same `RUN` that installs them.",
     check,
 };
 

@@ -1,10 +1,4 @@
 //! `tests-in-site-packages`: test suites installed with Python packages.
-//!
-//! Why: `numpy/core/tests`, `pandas/tests` and the like are tens of MB that no application
-//! imports.
-//!
-//! Fix: delete them in the same `RUN` as the install (`find /venv -type d -name tests -path
-//! '*site-packages*' -prune -exec rm -rf {} +`).
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -12,7 +6,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "tests-in-site-packages",
     severity: Severity::Info,
-    summary: "packages' test suites are installed",
+    summary: "a layer leaves >= 1 MB of packages' test suites",
+    why: "`numpy/core/tests`, `pandas/tests` and the like are tens of MB that no application imports.",
+    fix: "Delete them in the same `RUN` as the install (`find /venv -type d -name tests -path '*site-packages*' -prune -exec rm -rf {} +`).",
     check,
 };
 

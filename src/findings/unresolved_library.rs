@@ -1,19 +1,14 @@
 //! `unresolved-library`: a library an ELF file needs that the loader would not find anywhere
 //! in the image (RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default directories).
-//!
-//! Why: the import or the program fails with `libgomp.so.1: cannot open shared object file`.
-//! GPU driver libraries (`libcuda.so.1`, `libnvidia-*`), which the NVIDIA runtime mounts when
-//! the container starts, are not reported.
-//!
-//! Fix: install the package that provides the library in the final image (a multi-stage
-//! build must copy or install runtime libraries, not only the Python packages).
 
 use super::{Context, Finding, Rule, Severity, plural};
 
 pub const RULE: Rule = Rule {
     id: "unresolved-library",
     severity: Severity::Error,
-    summary: "a needed shared library is not in the image",
+    summary: "a NEEDED library no search path finds",
+    why: "The import or the program fails with `libgomp.so.1: cannot open shared object file`. GPU driver libraries (`libcuda.so.1`, `libnvidia-*`), which the NVIDIA runtime mounts when the container starts, are not reported.",
+    fix: "Install the package that provides the library in the final image (a multi-stage build must copy or install runtime libraries, not only the Python packages).",
     check,
 };
 

@@ -1,24 +1,17 @@
 //! `wasted`: bytes a layer added that a later layer deleted or replaced.
-//!
-//! Why: a layer is immutable; deleting a file in a later step hides it but every byte is
-//! still pulled and stored. Overwriting a file (even only changing its mode with `chmod`)
-//! stores it a second time.
-//!
-//! Fix: create, use and delete temporary files in the same `RUN`; set modes and owners when
-//! copying (`COPY --chmod=755 --chown=app:app`) rather than in a later step; install the final
-//! version of a package in the first place. Each finding names the step that wasted the bytes
-//! (the one that deleted, replaced or re-stored them) and the layers that had added them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Context, Finding, Rule, Severity, files, size};
+use super::{Context, Finding, Rule, Saving, Severity, files, size};
 use crate::analysis::waste::Fate;
 use crate::model::{NodeId, short_step};
 
 pub const RULE: Rule = Rule {
     id: "wasted",
     severity: Severity::Warning,
-    summary: "files are deleted or overwritten by a later layer",
+    summary: "a later step deletes, replaces or stores again (a `chmod`) >= 1 MB that earlier layers added; the finding is that step's, and says which it did (package databases and logs do not count)",
+    why: "A layer is immutable; deleting a file in a later step hides it but every byte is still pulled and stored. Overwriting a file (even only changing its mode with `chmod`) stores it a second time.",
+    fix: "Create, use and delete temporary files in the same `RUN`; set modes and owners when copying (`COPY --chmod=755 --chown=app:app`) rather than in a later step; install the final version of a package in the first place.",
     check,
 };
 
@@ -62,8 +55,8 @@ enum Cause {
 #[derive(Default)]
 struct Effect {
     bytes: u64,
-    /// (bytes, node), to list the largest first.
-    files: Vec<(u64, NodeId)>,
+    /// (bytes, node, the layer that added them), to list the largest first.
+    files: Vec<(u64, NodeId, usize)>,
     /// The layers that had added them.
     from: BTreeSet<usize>,
 }
@@ -86,8 +79,8 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
             } => (by, Cause::Replaced),
         };
         let effect = by_cause.entry((by, cause)).or_default();
-        effect.bytes += w.bytes;
-        effect.files.push((w.bytes, w.node));
+        effect.bytes = effect.bytes.saturating_add(w.bytes);
+        effect.files.push((w.bytes, w.node, w.layer));
         effect.from.insert(w.layer);
     }
     by_cause
@@ -120,7 +113,13 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
                     "create, use and delete temporary files in the same RUN (e.g. `... && rm -rf /tmp/build`), or keep them out of the image with a BuildKit cache mount or a multi-stage build".to_string(),
                 ),
             };
+            let saves = effect
+                .files
+                .iter()
+                .map(|&(bytes, node, layer)| Saving { layer, node, bytes })
+                .collect();
             ctx.finding(rule, Some(layer), &nodes, effect.bytes, message, fix)
+                .saving(saves)
         })
         .collect()
 }

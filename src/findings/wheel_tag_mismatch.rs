@@ -1,12 +1,6 @@
 //! `wheel-tag-mismatch`: an installed wheel whose platform tags the image cannot satisfy:
 //! `manylinux_2_38` on glibc 2.36, `musllinux_*` on glibc, `manylinux*` on musl, another
 //! architecture.
-//!
-//! Why: pip inside this image would never have chosen that wheel; it was installed with
-//! `--platform`, copied from another image, or built elsewhere, and its compiled code is
-//! likely to fail at import.
-//!
-//! Fix: reinstall the package with the image's own pip so that it picks a compatible wheel.
 
 use super::{Context, Finding, Rule, Severity};
 use crate::analysis::python::{platform_fits, tag_arch};
@@ -14,7 +8,9 @@ use crate::analysis::python::{platform_fits, tag_arch};
 pub const RULE: Rule = Rule {
     id: "wheel-tag-mismatch",
     severity: Severity::Warning,
-    summary: "an installed wheel's platform tag does not fit the image",
+    summary: "a `WHEEL` tag the image's libc or architecture cannot satisfy (`manylinux_2_38` on glibc 2.36, `musllinux_*` on glibc)",
+    why: "The image's own pip would never have chosen that wheel; it was installed with `--platform`, copied from another image, or built elsewhere, and its compiled code is likely to fail at import.",
+    fix: "Reinstall the package with the image's own pip so that it picks a compatible wheel.",
     check,
 };
 

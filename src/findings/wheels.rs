@@ -1,11 +1,4 @@
 //! `wheels`: `.whl` files left on disk after they were installed.
-//!
-//! Why: once installed, a wheel is a second copy of the package. Debian's own
-//! `/usr/share/python-wheels` are exempt: `python3 -m venv` needs them.
-//!
-//! Fix: install straight from the wheels and delete them in the same `RUN`, or mount them
-//! from a builder stage (`RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels
-//! pip install /wheels/*.whl`) so they never land in a layer.
 
 use super::{Context, Finding, Rule, Severity, files, size};
 use crate::analysis::Category;
@@ -13,7 +6,9 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "wheels",
     severity: Severity::Warning,
-    summary: "wheel files are left on disk after installation",
+    summary: "`.whl` files stay on disk (not Debian's own)",
+    why: "Once installed, a wheel is a second copy of the package. Debian's own `/usr/share/python-wheels` are exempt: `python3 -m venv` needs them.",
+    fix: "Install straight from the wheels and delete them in the same `RUN`, or mount them from a builder stage (`RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels pip install /wheels/*.whl`) so they never land in a layer.",
     check,
 };
 

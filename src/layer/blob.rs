@@ -10,8 +10,7 @@ use std::sync::Arc;
 use sha2::{Digest as _, Sha256};
 
 /// How a layer blob is stored, read from its first bytes rather than trusted from a media type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     None,
     Gzip,

@@ -3,6 +3,7 @@
 //! state in every layer that touched it; "the tree as of layer k" is a query over those
 //! records, not a copy. The model holds no UI state and does no I/O.
 
+mod links;
 mod sizes;
 mod tree;
 
@@ -35,7 +36,7 @@ impl Layer {
     /// Bytes of the regular files this layer's entries hold (what `docker history` and dive
     /// call a layer's size; the tar adds headers and padding).
     pub fn files_bytes(&self) -> u64 {
-        self.entries.iter().map(|e| e.size).sum()
+        sum_bytes(self.entries.iter().map(|e| e.size))
     }
 
     /// Entries that are neither directories nor whiteout markers.
@@ -50,6 +51,12 @@ impl Layer {
             })
             .count()
     }
+}
+
+/// A sum of byte counts that stops at `u64::MAX` instead of wrapping: sizes come from tar
+/// headers, and an image may claim any.
+pub fn sum_bytes(bytes: impl IntoIterator<Item = u64>) -> u64 {
+    bytes.into_iter().fold(0, u64::saturating_add)
 }
 
 /// A Dockerfile step as a person wrote it, from the `created_by` Docker recorded: without
@@ -89,6 +96,8 @@ pub struct ImageMeta {
     pub variant: Option<String>,
     /// The container's environment (`KEY=value`), e.g. an `LD_LIBRARY_PATH`.
     pub env: Vec<String>,
+    /// The config's `User` (`USER` in the Dockerfile), as written; `None` when absent.
+    pub user: Option<String>,
 }
 
 /// The whole image: its metadata, its layers and the stacked tree.
@@ -99,9 +108,13 @@ pub struct Image {
     pub architecture: String,
     pub variant: Option<String>,
     pub env: Vec<String>,
+    /// The config's `User`, as written; `None` when absent (the container runs as root).
+    pub user: Option<String>,
     pub layers: Vec<Layer>,
     pub tree: Tree,
     pub diagnostics: Vec<ImageDiagnostic>,
+    /// The final filesystem's hard links and the bytes they hold.
+    links: links::Links,
 }
 
 /// What a source knows about one layer before its blob is read.
@@ -140,21 +153,42 @@ impl Image {
                 entries: scan.entries,
             });
         }
+        // Sizes are what the tar headers claim; a hostile image can claim more than a u64
+        // holds in all. Every total saturates rather than wraps, and the report says so.
+        let claimed: u128 = built
+            .iter()
+            .flat_map(|l| &l.entries)
+            .map(|e| u128::from(e.size))
+            .sum();
+        if claimed > u128::from(u64::MAX) {
+            diagnostics.push(ImageDiagnostic {
+                layer: None,
+                path: None,
+                message: format!(
+                    "the file sizes this image claims add up to {claimed} bytes, more than 2^64: totals stop at {} bytes",
+                    u64::MAX
+                ),
+            });
+        }
+        let last = built.len().saturating_sub(1) as u32;
+        let links = links::Links::as_of(&tree, &built, last);
         Image {
             reference: meta.reference,
             os: meta.os,
             architecture: meta.architecture,
             variant: meta.variant,
             env: meta.env,
+            user: meta.user,
             layers: built,
             tree,
             diagnostics,
+            links,
         }
     }
 
     /// Sum of the layers' uncompressed tar sizes.
     pub fn size_bytes(&self) -> u64 {
-        self.layers.iter().map(|l| l.size_bytes).sum()
+        sum_bytes(self.layers.iter().map(|l| l.size_bytes))
     }
 
     /// The entry a change points at.
@@ -181,6 +215,58 @@ impl Image {
             return None;
         }
         self.entry(last)
+    }
+
+    /// The regular-file entry whose bytes a node in the final filesystem shows: a file's own
+    /// entry, or the file a hard link points at. What to read a node's content or ELF facts
+    /// from, whichever of its names holds the bytes.
+    pub fn file_entry(&self, node: NodeId) -> Option<&Entry> {
+        let entry = self.final_entry(node)?;
+        match entry.kind {
+            EntryKind::File => Some(entry),
+            EntryKind::Hardlink => self.stored_entry(self.links.of(node)?.0),
+            _ => None,
+        }
+    }
+
+    fn stored_entry(&self, stored: links::Stored) -> Option<&Entry> {
+        self.layers
+            .get(stored.layer as usize)?
+            .entries
+            .get(stored.entry as usize)
+    }
+
+    /// The one name in the final filesystem that counts the bytes a node shows: the node
+    /// itself for a file, the file's own name for a hard link while that name still shows the
+    /// same bytes, else the first hard link left (uv's installed files, once its cache is gone).
+    pub fn holder(&self, node: NodeId) -> Option<NodeId> {
+        let entry = self.final_entry(node)?;
+        match entry.kind {
+            EntryKind::File => Some(node),
+            EntryKind::Hardlink => self.links.of(node).map(|(_, holder)| holder),
+            _ => None,
+        }
+    }
+
+    /// The file entry this node holds: [`Image::file_entry`] when the node is the name that
+    /// counts its bytes, else `None`. Every size, category, duplicate and ELF audit asks this,
+    /// so each stored file is counted and audited once.
+    pub fn held_entry(&self, node: NodeId) -> Option<&Entry> {
+        (self.holder(node)? == node)
+            .then(|| self.file_entry(node))
+            .flatten()
+    }
+
+    /// The bytes this node holds in the final filesystem (0 for directories, symlinks, devices
+    /// and the names of a file whose bytes another name holds).
+    pub fn held_bytes(&self, node: NodeId) -> u64 {
+        self.held_entry(node).map_or(0, |e| e.size)
+    }
+
+    /// Whether the bytes a layer stored at this node live on under a hard link, after the
+    /// node's own name stopped showing them.
+    pub fn bytes_kept(&self, node: NodeId, layer: u32) -> bool {
+        self.links.kept(node, layer)
     }
 }
 

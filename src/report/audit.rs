@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::Report;
+use super::{Report, markdown};
 use crate::analysis::linkage::LibcFamily;
 use crate::findings::{Finding, Severity, group, size};
 use crate::model::short_step;
+use crate::printable;
 
 /// Findings of one severity grouped by layer (None: not tied to a layer), in layer order.
 fn grouped(report: &Report, severity: Severity) -> BTreeMap<Option<usize>, Vec<&Finding>> {
@@ -56,6 +57,16 @@ fn platform(report: &Report) -> String {
     parts.join(", ")
 }
 
+/// "Projected: 612.4 MB (-58 %) with the 5 fixes below".
+fn projection(report: &Report) -> Option<String> {
+    super::projection_line(
+        report.image.size_bytes(),
+        report.projection.bytes,
+        report.projection.fixes.len(),
+    )
+    .map(|line| format!("Projected: {line}"))
+}
+
 fn step_of(report: &Report, layer: Option<usize>) -> String {
     match layer.and_then(|l| report.image.layers.get(l)) {
         Some(l) if !l.created_by.is_empty() => format!("layer {}: {}", l.index, l.step()),
@@ -71,7 +82,15 @@ const SEVERITIES: [(Severity, &str); 3] = [
 ];
 
 pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{} ({})", report.image.reference, platform(report))?;
+    writeln!(
+        out,
+        "{} ({})",
+        printable::escape(&report.image.reference),
+        platform(report)
+    )?;
+    if let Some(line) = projection(report) {
+        writeln!(out, "{line}")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -84,11 +103,18 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "\n{title}")?;
         for (layer, findings) in groups {
-            writeln!(out, "  {}", step_of(report, layer))?;
+            writeln!(out, "  {}", printable::escape(&step_of(report, layer)))?;
             for f in findings {
-                writeln!(out, "    [{}] {} ({})", f.rule, f.message, size(f.bytes))?;
+                writeln!(
+                    out,
+                    "    [{}{}] {} ({})",
+                    f.rule,
+                    if f.is_security() { ", security" } else { "" },
+                    printable::escape(&f.message),
+                    size(f.bytes)
+                )?;
                 for p in f.paths.iter().take(5) {
-                    writeln!(out, "        {p}")?;
+                    writeln!(out, "        {}", printable::escape(p))?;
                 }
                 if f.path_count > 5 {
                     writeln!(
@@ -97,7 +123,7 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                         group((f.path_count - 5) as u64)
                     )?;
                 }
-                writeln!(out, "      fix: {}", f.fix)?;
+                writeln!(out, "      fix: {}", printable::escape(&f.fix))?;
             }
         }
     }
@@ -106,8 +132,15 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// Markdown, for `$GITHUB_STEP_SUMMARY` or a pull request comment.
 pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "## pydive: `{}`\n", report.image.reference)?;
+    writeln!(
+        out,
+        "## pydive: `{}`\n",
+        printable::escape(&report.image.reference).replace('`', "'")
+    )?;
     writeln!(out, "{}\n", platform(report))?;
+    if let Some(line) = projection(report) {
+        writeln!(out, "**{line}**\n")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -124,18 +157,19 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "- **`{}`** {} ({})",
+                    "- **`{}`**{} {} ({})",
                     f.rule,
-                    escape(&f.message),
+                    if f.is_security() { " (security)" } else { "" },
+                    markdown::text(&f.message),
                     size(f.bytes)
                 )?;
                 for p in f.paths.iter().take(5) {
-                    writeln!(out, "  - `{}`", p.replace('`', "'"))?;
+                    writeln!(out, "  - {}", markdown::code(p))?;
                 }
                 if f.path_count > 5 {
                     writeln!(out, "  - ... and {} more", group((f.path_count - 5) as u64))?;
                 }
-                writeln!(out, "  - Fix: {}", escape(&f.fix))?;
+                writeln!(out, "  - Fix: {}", markdown::text(&f.fix))?;
             }
         }
     }
@@ -145,14 +179,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// A heading with the step in code: `layer 3: RUN pip install x` -> layer 3: `RUN pip install x`.
 fn md_code(step: &str) -> String {
     match step.split_once(": ") {
-        Some((layer, step)) => format!("{layer}: `{}`", short_step(step).replace('`', "'")),
+        Some((layer, step)) => format!("{layer}: {}", markdown::code(&short_step(step))),
         None => step.to_string(),
     }
-}
-
-/// Keeps Markdown from reading messages as markup (they already use backticks for code).
-fn escape(s: &str) -> String {
-    s.replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
 }

@@ -3,10 +3,15 @@
 //! documented in `docs/report-schema.md`).
 
 pub mod audit;
+pub mod diff;
+pub mod explain;
 pub mod json;
+pub mod markdown;
+pub mod schema;
 pub mod text;
 
 use crate::analysis::{self, Facts};
+use crate::findings::projection::Projection;
 use crate::findings::{self, Finding};
 use crate::model::Image;
 
@@ -14,6 +19,8 @@ pub struct Report {
     pub image: Image,
     pub facts: Facts,
     pub findings: Vec<Finding>,
+    /// The image's size with every bloat finding's fix applied.
+    pub projection: Projection,
 }
 
 impl Report {
@@ -21,10 +28,12 @@ impl Report {
     pub fn new(image: Image) -> Report {
         let facts = analysis::analyze(&image);
         let findings = findings::evaluate(&image, &facts);
+        let projection = findings::projection::project(image.size_bytes(), &findings);
         Report {
             image,
             facts,
             findings,
+            projection,
         }
     }
 }
@@ -40,10 +49,20 @@ pub enum Format {
 /// Writes the full report in a format.
 pub fn write(report: &Report, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     match format {
-        Format::Text => text::write(report, out),
-        Format::Json => json::write(report, out),
-        Format::Markdown => audit::write_markdown(report, out),
+        Format::Text => for_people(out, |out| text::write(report, out)),
+        Format::Json => json::write(report, false, out),
+        Format::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
     }
+}
+
+/// Text a person reads goes through the terminal-safe writer, whatever a value holds.
+fn for_people(
+    out: &mut dyn std::io::Write,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut safe = crate::printable::Terminal::new(out);
+    write(&mut safe)?;
+    std::io::Write::flush(&mut safe)
 }
 
 /// Writes the audit (the findings, grouped) in a format; JSON is the full report.
@@ -53,8 +72,45 @@ pub fn write_audit(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Text => audit::write_text(report, out),
-        Format::Json => json::write(report, out),
-        Format::Markdown => audit::write_markdown(report, out),
+        Format::Text => for_people(out, |out| audit::write_text(report, out)),
+        Format::Json => json::write(report, false, out),
+        Format::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
+    }
+}
+
+/// "612.4 MB (-58 %) with the 5 fixes below", or None when no fix saves bytes.
+pub fn projection_line(size_bytes: u64, projected: u64, fixes: usize) -> Option<String> {
+    if fixes == 0 || projected >= size_bytes {
+        return None;
+    }
+    Some(format!(
+        "{} ({}) with the {} below",
+        findings::size(projected),
+        percent_change(size_bytes, projected),
+        if fixes == 1 {
+            "fix".to_string()
+        } else {
+            format!("{fixes} fixes")
+        }
+    ))
+}
+
+/// "+23 %", "-58 %", "-0.4 %": the change from `old` to `new`, one decimal under 1 %.
+pub fn percent_change(old: u64, new: u64) -> String {
+    if old == 0 {
+        return if new == 0 { "0 %".into() } else { "new".into() };
+    }
+    let pct = (new as f64 - old as f64) / old as f64 * 100.0;
+    let sign = if pct > 0.0 {
+        "+"
+    } else if pct < 0.0 {
+        "-"
+    } else {
+        ""
+    };
+    if pct.abs() < 1.0 && pct != 0.0 {
+        format!("{sign}{:.1} %", pct.abs())
+    } else {
+        format!("{sign}{:.0} %", pct.abs())
     }
 }

@@ -1,5 +1,5 @@
 //! The text report: what a person reads in a terminal. Layers with their step and size, where
-//! the bytes went, the waste, and the findings with their fixes.
+//! the bytes went, the largest OS packages, the waste, and the findings with their fixes.
 
 use std::io::{self, Write};
 
@@ -7,6 +7,7 @@ use super::Report;
 use crate::analysis::Category;
 use crate::findings::{group, size};
 use crate::model::short_step;
+use crate::printable::{Printable, escape};
 
 /// Dockerfile steps are cut to this many characters in the layer table.
 const STEP_WIDTH: usize = 90;
@@ -22,8 +23,8 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         platform.push('/');
         platform.push_str(v);
     }
-    writeln!(out, "{}", image.reference)?;
-    let layer_bytes: u64 = image.layers.iter().map(|l| l.files_bytes()).sum();
+    writeln!(out, "{}", escape(&image.reference))?;
+    let layer_bytes = crate::model::sum_bytes(image.layers.iter().map(|l| l.files_bytes()));
     writeln!(
         out,
         "  {platform}, {} layers holding {} ({} as layer tars); {} files ({}) in the final filesystem",
@@ -33,6 +34,13 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         group(visible.files),
         size(visible.bytes),
     )?;
+    if let Some(line) = super::projection_line(
+        image.size_bytes(),
+        report.projection.bytes,
+        report.projection.fixes.len(),
+    ) {
+        writeln!(out, "  projected: {line}")?;
+    }
     let waste = &facts.waste;
     writeln!(
         out,
@@ -65,7 +73,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             layer.index,
             size(layer.files_bytes()),
             group(layer.files() as u64),
-            cut(&layer.step(), STEP_WIDTH)
+            cut(&escape(&layer.step()), STEP_WIDTH)
         )?;
     }
 
@@ -92,6 +100,35 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    let os = &facts.os_packages;
+    if let Some(manager) = os.manager {
+        let total: u64 = os.packages.iter().map(|p| p.bytes).sum();
+        let toolchain: Vec<_> = os.packages.iter().filter(|p| p.toolchain).collect();
+        writeln!(
+            out,
+            "\nOS packages ({}: {} installed, {}; build toolchain {} packages, {})",
+            match manager {
+                crate::analysis::packages::Manager::Dpkg => "dpkg",
+                crate::analysis::packages::Manager::Apk => "apk",
+            },
+            group(os.packages.len() as u64),
+            size(total),
+            group(toolchain.len() as u64),
+            size(toolchain.iter().map(|p| p.bytes).sum()),
+        )?;
+        for p in os.packages.iter().take(10) {
+            writeln!(
+                out,
+                "  {:>10}  layer {:>2}  {} {}{}",
+                size(p.bytes),
+                p.layer,
+                p.name,
+                p.version,
+                if p.toolchain { "  (toolchain)" } else { "" }
+            )?;
+        }
+    }
+
     if !waste.files.is_empty() {
         writeln!(out, "\nLargest waste")?;
         for w in waste.files.iter().take(10) {
@@ -103,7 +140,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "  {:>10}  /{}  (layer {}, {verb} in layer {by})",
                 size(w.bytes),
-                crate::layer::path::Lossless(&image.tree.path(w.node)),
+                Printable(&image.tree.path(w.node)),
                 w.layer
             )?;
         }
@@ -117,16 +154,23 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     for f in &report.findings {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
-        writeln!(out, "  {:<7} [{}] {layer}{}", f.severity, f.rule, f.message)?;
+        writeln!(
+            out,
+            "  {:<7} [{}{}] {layer}{}",
+            f.severity,
+            f.rule,
+            if f.is_security() { ", security" } else { "" },
+            escape(&f.message)
+        )?;
         if let Some(step_text) = &f.created_by {
             writeln!(
                 out,
                 "          step: {}",
-                cut(&short_step(step_text), STEP_WIDTH)
+                cut(&escape(&short_step(step_text)), STEP_WIDTH)
             )?;
         }
         for p in f.paths.iter().take(PATHS_SHOWN) {
-            writeln!(out, "          {p}")?;
+            writeln!(out, "          {}", escape(p))?;
         }
         if f.path_count > PATHS_SHOWN {
             writeln!(
@@ -135,16 +179,16 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 group((f.path_count - PATHS_SHOWN) as u64)
             )?;
         }
-        writeln!(out, "          fix: {}", f.fix)?;
+        writeln!(out, "          fix: {}", escape(&f.fix))?;
     }
     for d in &image.diagnostics {
         let layer = d.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
         let path = d
             .path
             .as_deref()
-            .map(|p| format!("/{}: ", crate::layer::path::Lossless(p)))
+            .map(|p| format!("/{}: ", Printable(p)))
             .unwrap_or_default();
-        writeln!(out, "  note: {layer}{path}{}", d.message)?;
+        writeln!(out, "  note: {layer}{path}{}", escape(&d.message))?;
     }
     Ok(())
 }

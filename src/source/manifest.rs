@@ -39,6 +39,9 @@ pub struct ImageConfig {
 pub struct RunConfig {
     #[serde(rename = "Env", default)]
     pub env: Option<Vec<String>>,
+    /// `USER`: a name or uid, optionally `:group`; empty or absent is root.
+    #[serde(rename = "User", default)]
+    pub user: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

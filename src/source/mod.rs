@@ -9,6 +9,7 @@
 mod auth;
 pub mod cache;
 mod daemon;
+mod distribution;
 mod manifest;
 mod progress;
 mod registry;
@@ -153,7 +154,11 @@ pub struct ReadOptions<'a> {
     /// Which image of a multi-platform index to take.
     pub platform: Platform,
     /// Which regular files' contents the analyses want (path, size).
-    pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    pub keep_content: &'a (dyn Fn(&[u8], u64) -> layer::Keep + Sync),
+    /// What the image may cost: header, content and metadata sizes, waits.
+    pub limits: &'a crate::limits::Limits,
+    /// The `file-content` and `content-total` limits, shared by every layer's walk.
+    pub content: &'a layer::ContentBudget,
     /// How to reach daemons and registries.
     pub fetch: &'a FetchOptions,
     /// Read every ELF file's facts.
@@ -225,13 +230,21 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             input: Input::Stdin,
             reference: wanted,
         } => stream::read_stdin(wanted.as_deref(), opts)?,
+        // A FIFO or `<(docker save img)` is read as it comes, like standard input.
+        Transport::DockerArchive {
+            input: Input::File(path),
+            reference: wanted,
+        } if stream::is_stream(path) => stream::read_path(path, wanted.as_deref(), opts)?,
+        Transport::OciArchive { path, tag } if stream::is_stream(path) => {
+            stream::read_path(path, tag.as_deref(), opts)?
+        }
         Transport::DockerArchive {
             input,
             reference: wanted,
         } => {
             let store = match input {
-                Input::File(path) => store::Store::open_tar(path)?,
-                Input::Embedded(bytes) => store::Store::embedded(bytes)?,
+                Input::File(path) => store::Store::open_tar(path, opts.limits)?,
+                Input::Embedded(bytes) => store::Store::embedded(bytes, opts.limits)?,
                 Input::Stdin => unreachable!("handled above"),
             };
             let resolved = manifest::resolve_archive(&store, wanted.as_deref(), &opts.platform)?;
@@ -239,13 +252,13 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             (resolved, scans)
         }
         Transport::Oci { dir, tag } => {
-            let store = store::Store::open_dir(dir)?;
+            let store = store::Store::open_dir(dir, opts.limits)?;
             let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
             let scans = scan_store(&store, &resolved, opts)?;
             (resolved, scans)
         }
         Transport::OciArchive { path, tag } => {
-            let store = store::Store::open_tar(path)?;
+            let store = store::Store::open_tar(path, opts.limits)?;
             let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
             let scans = scan_store(&store, &resolved, opts)?;
             (resolved, scans)
@@ -277,6 +290,7 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
         os: config.os,
         architecture: config.architecture,
         variant: config.variant,
+        user: config.config.as_ref().and_then(|c| c.user.clone()),
         env: config.config.and_then(|c| c.env).unwrap_or_default(),
     };
     Ok(Image::build(meta, layers))
@@ -312,6 +326,8 @@ fn scan_store(
             hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
             keep_content: opts.keep_content,
             inspect_elf: opts.inspect_elf,
+            max_tar_header: opts.limits.tar_header,
+            content: opts.content,
         };
         let blob = store.open(&l.member)?;
         let scan = if opts.verify || !blob.is_plain_tar()? {

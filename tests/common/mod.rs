@@ -2,6 +2,7 @@
 //! and look at the result as the JSON report users get.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod debian;
 pub mod elf;
 pub mod linkage;
 pub mod services;
@@ -102,4 +103,18 @@ pub fn storage_independent(mut v: Value) -> Value {
         obj.remove("blob_size_bytes");
     }
     v
+}
+
+/// Validates a document against a committed schema in `docs/schema/`, listing every error.
+pub fn validate(schema_name: &str, document: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/schema")
+        .join(schema_name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{schema_name}: {errors:#?}");
 }
