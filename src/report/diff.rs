@@ -232,7 +232,7 @@ pub fn write_markdown(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "### Files\n")?;
     match &diff.files {
-        None => writeln!(out, "{}\n", NO_FILE_TABLE)?,
+        None => writeln!(out, "{NO_FILE_TABLE}\n")?,
         Some(files) if files.is_empty() => writeln!(out, "No file changed.\n")?,
         Some(files) => {
             let rows: Vec<String> = files
