@@ -81,6 +81,19 @@ pub fn run(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Cache { clear, config } => cache(clear, config.as_ref())?,
+        Command::Scan(config) => return crate::scan::run(&config),
+        Command::ScanMerge { dirs, output } => {
+            let merged = crate::scan::merge::run(&dirs, &output)?;
+            eprintln!(
+                "pydive: merged {} images, {} image-platforms, {} layers, {} findings, {} packages into {}",
+                merged.images,
+                merged.platforms,
+                merged.layers,
+                merged.findings,
+                merged.packages,
+                output.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -128,6 +141,7 @@ pub fn load_with_progress(
         inspect_elf: true,
         fetch: &read.fetch,
         counters,
+        layers: None,
     };
     let image = source::read_image(source, &opts)?;
     Ok(Report::new(image))

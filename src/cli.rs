@@ -32,7 +32,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Sub {
-    /// The full analysis as text, JSON or Markdown.
+    /// The full analysis as text, JSON, Markdown or one self-contained HTML page.
     Report {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
@@ -86,10 +86,71 @@ enum Sub {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
+    /// Scan many images, one shard's share: a file of references, a registry's catalog or a
+    /// pod list; `pydive scan merge` turns the outputs of every shard into tables.
+    Scan(ScanArgs),
     /// Show or empty the cache of layers downloaded from registries.
     Cache {
         #[command(subcommand)]
         action: Option<CacheAction>,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "SOURCE: a file of image references, one a line (docker://REGISTRY/REPO:TAG, or any IMAGE pydive reads); registry:HOST[/PREFIX] (the registry's catalog and tags); or the JSON of `kubectl get pods -A -o json`.\n\nExit codes: 0 done (an image that failed is a row), 2 the shard cannot be done, 75 a registry was unreachable or rate limiting beyond --retry-budget (run it again: it carries on)."
+)]
+struct ScanArgs {
+    #[command(subcommand)]
+    merge: Option<ScanSub>,
+    /// What to scan.
+    #[arg(required = true)]
+    source: Option<String>,
+    /// The output directory (reports/, rows/, stats/); shards may share it.
+    #[arg(long, short, required = true)]
+    output: Option<PathBuf>,
+    /// This run's shard, I/N counting from 0 [default: from JOB_COMPLETION_INDEX, or GitLab's
+    /// CI_NODE_INDEX/CI_NODE_TOTAL, else the whole list].
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// The number of shards, with JOB_COMPLETION_INDEX [default: JOB_COMPLETIONS].
+    #[arg(long, value_name = "N")]
+    shards: Option<u32>,
+    /// Reuse the reports of an earlier scan's output for the digests it analysed.
+    #[arg(long, value_name = "DIR")]
+    previous: Option<PathBuf>,
+    /// The run every row is tagged with [default: PYDIVE_RUN_ID, GITHUB_RUN_ID, CI_PIPELINE_ID,
+    /// else today's date].
+    #[arg(long)]
+    run_id: Option<String>,
+    /// Images read at once.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Layers downloaded at once, over all images.
+    #[arg(long, default_value_t = 4)]
+    downloads: usize,
+    /// How long to wait, in all, for registries that rate limit or do not answer (30s, 10m, 1h).
+    #[arg(long, default_value = "10m")]
+    retry_budget: String,
+    /// Exit with 2 when an image could not be scanned.
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ScanSub {
+    /// Merge scan outputs into JSON Lines tables and summary.md.
+    Merge {
+        /// Scan output directories (every shard's, of one run or several).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the tables.
+        #[arg(long, short)]
+        output: PathBuf,
     },
 }
 
@@ -255,6 +316,10 @@ pub enum Command {
     },
     /// The demo image: explored, or printed in `format`.
     Demo { format: Option<Format> },
+    /// `pydive scan`: one shard of a fleet.
+    Scan(crate::scan::ScanConfig),
+    /// `pydive scan merge`.
+    ScanMerge { dirs: Vec<PathBuf>, output: PathBuf },
     /// `pydive cache [info|clear]`; `None` when there is no cache directory.
     Cache {
         clear: bool,
@@ -472,6 +537,7 @@ impl Cli {
                 },
             }),
             Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
+            Some(Sub::Scan(args)) => args.validate(self.read),
             Some(Sub::Cache { action }) => Ok(Command::Cache {
                 clear: action == Some(CacheAction::Clear),
                 config: cache_config()?,
@@ -487,5 +553,56 @@ impl Cli {
                 ),
             },
         }
+    }
+}
+
+impl ScanArgs {
+    fn validate(self, before: ReadArgs) -> Result<Command> {
+        if let Some(ScanSub::Merge { dirs, output }) = self.merge {
+            return Ok(Command::ScanMerge { dirs, output });
+        }
+        let (Some(source), Some(out)) = (self.source, self.output) else {
+            bail!("pydive scan needs SOURCE and -o OUT");
+        };
+        let mut read = self.read.merge(before);
+        // `--platform all` (the default) is every platform of an index.
+        let platform = match read.platform.take().as_deref() {
+            None | Some("all") => None,
+            Some(p) => Some(Platform::parse(p)?),
+        };
+        let input = crate::scan::input::Input::parse(&source)?;
+        let quiet = read.quiet;
+        let validated = read.validate(&Transport::Registry("scan".into()))?;
+        let limits = validated.limits;
+        let mut fetch = validated.fetch;
+        // Layer walks are shared in memory; a scan does not fill the blob cache.
+        fetch.cache = None;
+        fetch.progress = false;
+        let env = |name: &str| std::env::var(name).ok();
+        let shard = match &self.shard {
+            Some(s) => crate::scan::shard::Shard::parse(s)?,
+            None => crate::scan::shard::Shard::from_env(self.shards, env)?,
+        };
+        if self.jobs == 0 || self.downloads == 0 {
+            bail!("--jobs and --downloads must be at least 1");
+        }
+        Ok(Command::Scan(crate::scan::ScanConfig {
+            input,
+            out,
+            shard,
+            platform,
+            previous: self.previous,
+            run_id: self
+                .run_id
+                .unwrap_or_else(|| crate::scan::default_run_id(env)),
+            jobs: self.jobs,
+            downloads: self.downloads,
+            retry_budget: crate::scan::parse_duration(&self.retry_budget)
+                .context("--retry-budget")?,
+            strict: self.strict,
+            fetch,
+            limits,
+            quiet,
+        }))
     }
 }

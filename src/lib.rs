@@ -15,5 +15,6 @@ pub mod limits;
 pub mod model;
 pub mod printable;
 pub mod report;
+pub mod scan;
 pub mod source;
 pub mod tui;

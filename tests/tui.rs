@@ -491,6 +491,7 @@ fn update_never_panics_on_any_action_in_any_state() {
         TogglePackages,
         ToggleUnchanged,
         CycleMinSize,
+        ToggleTreemap,
         StartFilter,
         FilterChar('a'),
         FilterChar('['),
@@ -781,4 +782,129 @@ fn o_switches_packages_to_the_os_packages_and_enter_shows_the_largest_file() {
     }
     assert!(!s.os_packages);
     assert_eq!(tui::lists::len(&report, &s, Pane::Packages), 0);
+}
+
+// ---- Files as a treemap ----
+
+/// The demo's whole image at its last layer, Files focused, as a treemap.
+fn treemap_state(w: u16, h: u16, color: bool) -> ViewState {
+    let mut s = ViewState::new(demo(), w, h, color);
+    run(
+        &mut s,
+        &[
+            Action::End,
+            Action::ToggleMode,
+            Action::Focus(Pane::Files),
+            Action::ToggleTreemap,
+        ],
+    );
+    s
+}
+
+fn map_dir(s: &ViewState) -> String {
+    pydive::layer::path::absolute(&demo().image.tree.path(s.map.as_ref().unwrap().dir))
+}
+
+#[test]
+fn the_treemap_shows_the_selection_s_directory_and_opens_its_tiles() {
+    let mut s = treemap_state(160, 48, false);
+    let map = s.map.clone().unwrap();
+    assert_eq!(map_dir(&s), "/");
+    // Its tiles are the top-level directories, largest first, weighing what the tree says.
+    let report = demo();
+    let layer = s.layer as u32;
+    let mut total = 0;
+    for t in &map.tiles {
+        let node = t.node.unwrap();
+        assert_eq!(t.bytes, s.tree.node_view(report, layer, node).bytes);
+        total += t.bytes;
+    }
+    assert!(map.tiles.windows(2).all(|w| w[0].bytes >= w[1].bytes));
+    assert_eq!(total, report.facts.visible.bytes, "the root's tiles add up");
+    let usr = report.image.tree.lookup(b"usr").unwrap();
+    assert_eq!(map.tiles[0].node, Some(usr));
+    // Down picks the next tile; Home the largest; Enter opens it.
+    run(&mut s, &[Action::Home]);
+    assert_eq!(selected_path(&s), "/usr");
+    run(&mut s, &[Action::Down]);
+    assert_eq!(Some(s.selected_node().unwrap()), map.tiles[1].node);
+    run(&mut s, &[Action::Home, Action::Activate]);
+    assert_eq!(map_dir(&s), "/usr");
+    assert!(selected_path(&s).starts_with("/usr/"));
+    // Left goes back up, with /usr selected.
+    run(&mut s, &[Action::Left]);
+    assert_eq!(
+        (map_dir(&s), selected_path(&s)),
+        ("/".into(), "/usr".into())
+    );
+    // A click on a directory's tile opens it.
+    let rows = s.areas(demo()).tree_rows.unwrap();
+    let (cells, _) = layout::map_split(rows);
+    let placed = tui::treemap::cells(&s.map.as_ref().unwrap().tiles, cells);
+    let (_, r) = placed[0];
+    run(&mut s, &[Action::Click { x: r.x, y: r.y }]);
+    assert_eq!(map_dir(&s), "/usr");
+    // t goes back to the tree, on the same selection.
+    let before = s.selected_node();
+    run(&mut s, &[Action::ToggleTreemap]);
+    assert!(s.map.is_none());
+    assert_eq!(s.selected_node(), before);
+}
+
+#[test]
+fn treemap_tiles_take_their_category_s_colour_or_letter() {
+    use ratatui::style::Color;
+    let report = demo();
+    // /usr/lib/gcc is all compilers: red, or `c` without colour.
+    for color in [true, false] {
+        let mut s = treemap_state(160, 48, color);
+        let gcc = report.image.tree.lookup(b"usr/lib/gcc").unwrap();
+        run(&mut s, &[Action::Home, Action::Activate]);
+        while s.map.as_ref().unwrap().dir != report.image.tree.node(gcc).parent {
+            let lib = report.image.tree.lookup(b"usr/lib").unwrap();
+            let map = s.map.clone().unwrap();
+            let next = map
+                .tiles
+                .iter()
+                .find(|t| t.node == Some(lib) || t.node == Some(gcc))
+                .unwrap();
+            s.tree.reveal(report, s.layer as u32, next.node.unwrap());
+            run(&mut s, &[Action::Activate]);
+        }
+        let map = s.map.clone().unwrap();
+        let i = map.tiles.iter().position(|t| t.node == Some(gcc)).unwrap();
+        assert_eq!(
+            map.tiles[i].category,
+            Some(pydive::analysis::Category::Compilers)
+        );
+        let rows = s.areas(report).tree_rows.unwrap();
+        let (cells, _) = layout::map_split(rows);
+        let (_, r) = tui::treemap::cells(&map.tiles, cells)
+            .into_iter()
+            .find(|(j, _)| *j == i)
+            .unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        terminal
+            .draw(|f| tui::draw(report, &s, f.area(), f.buffer_mut()))
+            .unwrap();
+        let buf = terminal.backend().buffer();
+        // A cell inside the tile, below its two label lines.
+        let cell = &buf[(r.x + 1, r.y + 2)];
+        if color {
+            assert_eq!(cell.bg, Color::Red);
+        } else {
+            assert_eq!(cell.symbol(), "c");
+            assert_eq!(cell.bg, Color::Reset);
+        }
+    }
+}
+
+#[test]
+fn snapshot_treemap() {
+    for (w, h) in SIZES {
+        let mut s = treemap_state(w, h, false);
+        snapshot!(format!("treemap_root_{w}x{h}"), screen(&s));
+        run(&mut s, &[Action::Home, Action::Activate]);
+        snapshot!(format!("treemap_usr_{w}x{h}"), screen(&s));
+    }
 }

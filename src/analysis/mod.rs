@@ -51,6 +51,10 @@ pub struct CategoryFacts {
     pub members: BTreeMap<Category, Vec<Member>>,
     /// Files only a build needs (compilers, headers, static libraries), each counted once.
     pub build_only: Totals,
+    /// The final filesystem split without overlap: each visible file once, in its primary
+    /// category (`CategorySet::primary`). What none claims is `Facts::visible` less these.
+    /// Pictures that must add up (a pie, a treemap's colours) use this.
+    pub primary: BTreeMap<Category, Totals>,
     /// Indexed by node: the categories of every path that some layer put a non-directory at,
     /// whether or not it is visible at the end (the explorer tags rows with it).
     pub by_node: Vec<CategorySet>,
@@ -182,6 +186,9 @@ fn categorize(
             .any(|c| set.contains(*c))
         {
             facts.build_only.add(bytes);
+        }
+        if let Some(p) = set.primary() {
+            facts.primary.entry(p).or_default().add(bytes);
         }
         for c in set.iter() {
             facts.visible.entry(c).or_default().add(bytes);

@@ -87,10 +87,21 @@ pub struct ImageDiagnostic {
     pub message: String,
 }
 
+/// The content addresses of an image, where its source has them: the manifest, the config, and
+/// the index (multi-platform image) the manifest was chosen from. A `docker save` tarball has
+/// no manifest blob; a daemon knows only the config's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageDigests {
+    pub manifest: Option<String>,
+    pub config: Option<String>,
+    pub index: Option<String>,
+}
+
 /// What the image config says about the image as a whole.
 #[derive(Clone, Debug, Default)]
 pub struct ImageMeta {
     pub reference: String,
+    pub digests: ImageDigests,
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
@@ -104,6 +115,7 @@ pub struct ImageMeta {
 #[derive(Debug)]
 pub struct Image {
     pub reference: String,
+    pub digests: ImageDigests,
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
@@ -174,6 +186,7 @@ impl Image {
         let links = links::Links::as_of(&tree, &built, last);
         Image {
             reference: meta.reference,
+            digests: meta.digests,
             os: meta.os,
             architecture: meta.architecture,
             variant: meta.variant,

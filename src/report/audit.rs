@@ -141,6 +141,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = projection(report) {
         writeln!(out, "**{line}**\n")?;
     }
+    writeln!(out, "{}", super::charts::markdown(report))?;
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());

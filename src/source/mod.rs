@@ -8,6 +8,7 @@
 
 mod auth;
 pub mod cache;
+pub mod catalog;
 mod daemon;
 mod distribution;
 mod manifest;
@@ -166,6 +167,46 @@ pub struct ReadOptions<'a> {
     /// Counters to update as layers are walked, for a progress display of the caller's own
     /// (the explorer's), besides or instead of the bars on standard error.
     pub counters: Option<&'a Counters>,
+    /// Layer walks shared with other images read by the same process (`pydive scan`).
+    pub layers: Option<&'a dyn LayerCache>,
+}
+
+/// Where a process that reads many images (`pydive scan`) keeps layer walks, by blob digest, so
+/// that a layer several images share is read once. It also decides when a walk may start,
+/// which is how a scan caps its concurrent downloads.
+pub trait LayerCache: Sync {
+    /// The walk of the layer with this digest: a kept one, or `walk()`'s.
+    fn scan(&self, digest: &str, walk: &mut dyn FnMut() -> Result<LayerScan>) -> Result<LayerScan>;
+}
+
+/// Walks a layer through the caller's cache, if it gave one.
+fn cached_walk(
+    opts: &ReadOptions,
+    digest: &str,
+    mut walk: impl FnMut() -> Result<LayerScan>,
+) -> Result<LayerScan> {
+    match opts.layers {
+        Some(cache) => cache.scan(digest, &mut walk),
+        None => walk(),
+    }
+}
+
+/// An error a later attempt may not meet: the registry could not be reached, was busy, or
+/// asked to slow down. `pydive scan` tells its engine to retry such a failure.
+#[derive(Debug)]
+pub struct Transient(pub String);
+
+impl fmt::Display for Transient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Transient {}
+
+/// Whether an error, or one it wraps, is [`Transient`].
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| cause.is::<Transient>())
 }
 
 /// How far a read has got: layers walked (of how many, once known) and their stored bytes.
@@ -287,6 +328,7 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
     let config = resolved.config;
     let meta = ImageMeta {
         reference,
+        digests: resolved.digests,
         os: config.os,
         architecture: config.architecture,
         variant: config.variant,
@@ -320,7 +362,7 @@ fn scan_store(
     let progress = progress::Progress::new(opts.fetch.progress && total >= LARGE_IMAGE);
     let bar = progress.bytes("reading layers", Some(total));
 
-    let scan_layer = |l: &manifest::LayerRef| -> Result<LayerScan> {
+    let scan_one = |l: &manifest::LayerRef| -> Result<LayerScan> {
         let scan_opts = ScanOptions {
             hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
             hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
@@ -355,6 +397,7 @@ fn scan_store(
         }
         Ok(scan)
     };
+    let scan_layer = |l: &manifest::LayerRef| cached_walk(opts, &l.digest, || scan_one(l));
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut results: Vec<(usize, Result<LayerScan>)> = std::thread::scope(|scope| {

@@ -28,6 +28,7 @@ use crate::layer::{self, LayerScan, ScanOptions, blob};
 const DOWNLOADS: usize = 3;
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// Plain HTTP is used only for a registry on the loopback interface, or when asked for.
 pub fn allows_plain_http(registry: &str, insecure: bool) -> bool {
@@ -139,9 +140,29 @@ struct Remote {
 }
 
 impl Remote {
+    /// [`Remote::describe`], marked [`super::Transient`] when a later attempt may succeed:
+    /// rate limits, an overloaded or restarting registry, a network that did not answer.
+    fn explain(&self, e: Failure) -> anyhow::Error {
+        let transient = match &e {
+            Failure::Connect { certificate, .. } => !certificate,
+            Failure::Status { code, .. } => matches!(code, 408 | 429 | 500 | 502 | 503 | 504),
+            Failure::Timeout { .. } | Failure::TooSlow { .. } => true,
+            Failure::Denied
+            | Failure::NotFound { .. }
+            | Failure::TooBig { .. }
+            | Failure::Other(_) => false,
+        };
+        let err = self.describe(e);
+        if transient {
+            anyhow::Error::new(super::Transient(format!("{err:#}")))
+        } else {
+            err
+        }
+    }
+
     /// One line that says what went wrong and what to do; never a secret, never a page the
     /// registry sent with a denial.
-    fn explain(&self, e: Failure) -> anyhow::Error {
+    fn describe(&self, e: Failure) -> anyhow::Error {
         let origin = &self.origin;
         let registry = &self.registry;
         let scheme = if self.plain_http { "http" } else { "https" };
@@ -209,18 +230,22 @@ impl Files<'_> {
         }
         self.note(&value);
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        if value["manifests"].is_array() {
-            known.insert("index.json".into(), bytes.to_vec());
-        } else {
-            let media_type = value["mediaType"].as_str().unwrap_or(DOCKER_MANIFEST);
-            let index = serde_json::json!({
-                "schemaVersion": 2,
-                "manifests": [{"mediaType": media_type, "digest": digest, "size": bytes.len()}],
+        // The top manifest or index, by digest, inside a one-entry index: an index's digest
+        // then reaches the report like any nested index's.
+        let media_type = value["mediaType"]
+            .as_str()
+            .unwrap_or(if value["manifests"].is_array() {
+                OCI_INDEX
+            } else {
+                DOCKER_MANIFEST
             });
-            known.insert("index.json".into(), serde_json::to_vec(&index)?);
-            if let Some(hex) = digest.strip_prefix("sha256:") {
-                known.insert(format!("blobs/sha256/{hex}"), bytes.to_vec());
-            }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{"mediaType": media_type, "digest": digest, "size": bytes.len()}],
+        });
+        known.insert("index.json".into(), serde_json::to_vec(&index)?);
+        if let Some(hex) = digest.strip_prefix("sha256:") {
+            known.insert(format!("blobs/sha256/{hex}"), bytes.to_vec());
         }
         Ok(())
     }
@@ -315,7 +340,9 @@ impl Fetch<'_> {
                         let mut done = Vec::new();
                         while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                             let layer = &layers[i];
-                            let scan = self.layer(layer).with_context(|| layer.describe());
+                            let scan =
+                                super::cached_walk(self.opts, &layer.digest, || self.layer(layer))
+                                    .with_context(|| layer.describe());
                             overall.inc(1);
                             if let (Some(counters), Ok(scan)) = (self.opts.counters, &scan) {
                                 counters.layer_done(scan.blob_size);

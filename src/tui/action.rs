@@ -73,6 +73,8 @@ pub enum Action {
     TogglePackages,
     ToggleUnchanged,
     CycleMinSize,
+    /// Files as a tree, or as a treemap of the selected node's directory.
+    ToggleTreemap,
     /// `/`: start typing a path filter.
     StartFilter,
     FilterChar(char),

@@ -90,7 +90,11 @@ impl From<&Report> for JsonReport {
                 .collect(),
             python: JsonPython::from(report),
             os_packages: JsonOsPackages::from(&report.facts.os_packages),
-            findings: report.findings.iter().map(JsonFinding::from).collect(),
+            findings: report
+                .findings
+                .iter()
+                .map(|f| JsonFinding::from((report, f)))
+                .collect(),
             diagnostics: report
                 .image
                 .diagnostics
