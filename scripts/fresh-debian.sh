@@ -29,6 +29,8 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
 fi
 
 clone=$(mktemp -d /tmp/pydive-fresh.XXXXXX)
+# As a checkout usually is: a test runs pydive as the user nobody, who must reach it.
+chmod 755 "$clone"
 git clone --quiet --no-local "$PWD" "$clone/pydive"
 toolchain=$(dirname "$(dirname "$(rustup which cargo)")")
 ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
