@@ -3,6 +3,7 @@
 //! documented in `docs/report-schema.md`).
 
 pub mod audit;
+pub mod ci;
 pub mod diff;
 pub mod explain;
 pub mod json;
