@@ -1,6 +1,7 @@
 //! pydive: where a Python container image's bytes went, and whether its compiled code will
 //! load. Data flows one way:
 //! `source` -> `layer` -> `model` -> `analysis` -> `findings` -> `report`.
+#![forbid(unsafe_code)]
 
 pub mod analysis;
 pub mod app;
@@ -12,6 +13,7 @@ pub mod findings;
 pub mod fixture;
 pub mod layer;
 pub mod model;
+pub mod printable;
 pub mod report;
 pub mod source;
 pub mod tui;

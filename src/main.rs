@@ -1,3 +1,7 @@
+//! The `pydive` command: parses the arguments, runs them through the library, and maps
+//! errors to one line on standard error and exit code 2.
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,7 +13,7 @@ fn main() -> ExitCode {
         // `pydive report img | head` is a normal way to read a report.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pydive: error: {e:#}");
+            eprintln!("pydive: error: {}", pydive::printable::error_line(&e));
             ExitCode::from(2)
         }
     }

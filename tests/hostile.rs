@@ -1,7 +1,12 @@
-//! Hostile input: damaged images, byte by byte. Whatever the damage, reading either succeeds
-//! or returns an error; it never panics. The damage is pseudo-random but seeded, so a failure
-//! reproduces.
+//! Hostile input: images made by an attacker rather than a build. Damaged images, byte by
+//! byte: whatever the damage, reading either succeeds or returns an error; it never panics (the
+//! damage is pseudo-random but seeded, so a failure reproduces). Crafted images: each case
+//! builds its input itself and checks that pydive reads nothing outside the image, spends time
+//! and memory in proportion to the input's size (measured here, in the test process, with
+//! generous bounds), and prints nothing a terminal would act on.
 
+#[path = "common/budget.rs"]
+mod budget;
 mod common;
 
 use pydive::fixture::{Entry, Image, Layer, Layout};
@@ -164,4 +169,89 @@ fn hostile_layer_headers_never_panic() {
             let _ = pydive::layer::scan_seekable(section, &opts);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the terminal sees
+
+/// Bytes a terminal acts on: ESC, BEL, CSI (C1, as UTF-8), and a bidi override.
+fn terminal_controls(out: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(out);
+    text.chars()
+        .filter(|&c| pydive::printable::is_unsafe(c) && c != '\n' && c != '\t')
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect()
+}
+
+const EVIL: &str = "\x1b]0;pwned\x07\x1b[2J\u{9b}31m\u{202e}";
+
+fn escaping_image() -> Image {
+    let mut image = Image::new(vec![
+        Layer::new(
+            &format!("/bin/sh -c echo {EVIL} && pip install x"),
+            vec![
+                Entry::dir("root"),
+                // A pip cache big enough for its finding, under a name that forges a line.
+                Entry::file_len(
+                    format!(
+                        "root/.cache/pip/http/{EVIL}\nerror [forged] this line is not pydive's"
+                    ),
+                    100_000,
+                    1,
+                ),
+                Entry::file(format!("tmp/{EVIL}"), vec![7; 5000]),
+            ],
+        ),
+        Layer::new(
+            &format!("RUN rm {EVIL}"),
+            vec![Entry::whiteout(format!("tmp/{EVIL}"))],
+        ),
+    ]);
+    image.tag = Some("evil/image:latest".into());
+    image
+}
+
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let w = common::archive(&escaping_image(), Layout::DockerClassic);
+    let path = w.path.to_str().unwrap();
+    for args in [
+        vec!["report", path],
+        vec!["report", path, "--format", "markdown"],
+        vec!["audit", path, "--fail-on", "never"],
+        vec!["audit", path, "--format", "markdown", "--fail-on", "never"],
+    ] {
+        let out = common::pydive().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(
+            terminal_controls(&out.stdout),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        // The escaped name is there, on one line: said, not hidden.
+        assert!(text.contains("\\x1B]0;pwned\\x07"), "{args:?}: {text}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("error [forged]")),
+            "{args:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn errors_are_one_escaped_line_and_cut() {
+    let w = common::archive(&escaping_image(), Layout::DockerClassic);
+    // A reference that is not in the archive, quoted back in the error.
+    let arg = format!(
+        "docker-archive:{}:{EVIL}\nsecond line{}",
+        w.path.display(),
+        "x".repeat(5000)
+    );
+    let out = common::pydive().args(["report", &arg]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(terminal_controls(&out.stderr), Vec::<String>::new());
+    assert!(stderr.len() < 1200, "{} bytes", stderr.len());
+    assert!(stderr.contains("more characters)"), "{stderr}");
 }

@@ -1,165 +1,17 @@
-//! Will it load? The linkage audit on images with real ELF files: compiled here by cc,
-//! musl-gcc, an aarch64 cross compiler and zig (for a chosen glibc), or copied from this
-//! machine. One image per finding, and clean glibc and musl images that must produce no
-//! compatibility finding at all.
+//! Will it load? The linkage audit on images with real ELF files: compiled here by cc, or
+//! copied from this machine. One image per finding, and a clean glibc image that must produce
+//! no compatibility finding at all. The cases that need musl, zig or a cross compiler are in
+//! `ext_linkage.rs`.
 
 mod common;
 
 use std::process::Command;
 
-use common::elf::{
-    AARCH64, CC, EXTENSION, MAIN, MUSL, ZIG, compile, compile_in, host_file, host_glibc,
-};
-use common::{findings, json_for};
+use common::elf::{CC, EXTENSION, MAIN, compile, compile_in, host_glibc};
+use common::json_for;
+use common::linkage::{SITE, compatibility, elf, extension, glibc_base, one, pip_install};
 use pydive::fixture::{Entry, Image, Layer};
 use serde_json::Value;
-
-const SITE: &str = "usr/local/lib/python3.11/site-packages";
-
-const COMPATIBILITY: &[&str] = &[
-    "musl-in-glibc-image",
-    "glibc-in-musl-image",
-    "glibc-too-new",
-    "glibcxx-too-new",
-    "unresolved-library",
-    "interpreter-missing",
-    "arch-mismatch",
-    "abi-mismatch",
-    "wheel-tag-mismatch",
-];
-
-/// A Debian-like base: this machine's glibc, libstdc++ and loader, merged /usr, a Python.
-fn glibc_base() -> Layer {
-    let lib = "usr/lib/x86_64-linux-gnu";
-    Layer::new(
-        "/bin/sh -c #(nop) ADD file:debian-rootfs in / ",
-        vec![
-            Entry::dir("etc"),
-            Entry::file(
-                "etc/os-release",
-                "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n",
-            ),
-            Entry::dir("usr"),
-            Entry::dir("usr/lib"),
-            Entry::dir(lib),
-            Entry::symlink("lib", "usr/lib"),
-            Entry::exec(
-                format!("{lib}/libc.so.6"),
-                host_file("/lib/x86_64-linux-gnu/libc.so.6"),
-            ),
-            Entry::exec(
-                format!("{lib}/libm.so.6"),
-                host_file("/lib/x86_64-linux-gnu/libm.so.6"),
-            ),
-            Entry::exec(
-                format!("{lib}/ld-linux-x86-64.so.2"),
-                host_file("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
-            ),
-            Entry::exec(
-                format!("{lib}/libstdc++.so.6.0.30"),
-                host_file("/lib/x86_64-linux-gnu/libstdc++.so.6"),
-            ),
-            Entry::symlink(format!("{lib}/libstdc++.so.6"), "libstdc++.so.6.0.30"),
-            Entry::exec(
-                format!("{lib}/libgcc_s.so.1"),
-                host_file("/lib/x86_64-linux-gnu/libgcc_s.so.1"),
-            ),
-            Entry::dir("usr/lib64"),
-            Entry::symlink(
-                "usr/lib64/ld-linux-x86-64.so.2",
-                "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-            ),
-            Entry::symlink("lib64", "usr/lib64"),
-            Entry::dir("usr/local/bin"),
-            Entry::exec("usr/local/bin/python3.11", compile(CC, MAIN, &[])),
-            Entry::symlink("usr/local/bin/python3", "python3.11"),
-        ],
-    )
-}
-
-/// An Alpine-like base: this machine's musl as the loader, a musl-built Python.
-fn musl_base() -> Layer {
-    Layer::new(
-        "/bin/sh -c #(nop) ADD file:alpine-rootfs in / ",
-        vec![
-            Entry::dir("etc"),
-            Entry::file(
-                "etc/os-release",
-                "PRETTY_NAME=\"Alpine Linux v3.19\"\nID=alpine\n",
-            ),
-            Entry::file("etc/alpine-release", "3.19.1\n"),
-            Entry::dir("lib"),
-            Entry::exec(
-                "lib/ld-musl-x86_64.so.1",
-                host_file("/lib/ld-musl-x86_64.so.1"),
-            ),
-            Entry::symlink("lib/libc.musl-x86_64.so.1", "ld-musl-x86_64.so.1"),
-            Entry::dir("usr/local/bin"),
-            Entry::exec("usr/local/bin/python3.11", compile(MUSL, MAIN, &[])),
-        ],
-    )
-}
-
-/// A pip install of one distribution: its files, and a dist-info naming them in RECORD.
-fn pip_install(
-    step: &str,
-    name: &str,
-    version: &str,
-    tags: &[&str],
-    files: Vec<(String, Vec<u8>)>,
-) -> Layer {
-    let info = format!("{SITE}/{name}-{version}.dist-info");
-    let mut record = String::new();
-    let mut entries = vec![Entry::dir(SITE)];
-    for (path, bytes) in &files {
-        record.push_str(&format!("{path},sha256=x,{}\n", bytes.len()));
-        entries.push(Entry::exec(format!("{SITE}/{path}"), bytes.clone()));
-    }
-    let wheel: String = tags.iter().map(|t| format!("Tag: {t}\n")).collect();
-    record.push_str(&format!("{name}-{version}.dist-info/METADATA,,\n"));
-    entries.extend([
-        Entry::dir(&info),
-        Entry::file(
-            format!("{info}/METADATA"),
-            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
-        ),
-        Entry::file(
-            format!("{info}/WHEEL"),
-            format!("Wheel-Version: 1.0\nRoot-Is-Purelib: false\n{wheel}"),
-        ),
-        Entry::file(format!("{info}/INSTALLER"), "pip\n"),
-        Entry::file(format!("{info}/RECORD"), record),
-    ]);
-    Layer::new(step, entries)
-}
-
-fn extension(compiler: &[&str]) -> Vec<u8> {
-    compile(compiler, EXTENSION, &["-shared", "-fPIC"])
-}
-
-fn compatibility(report: &Value) -> Vec<&Value> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| COMPATIBILITY.contains(&f["rule"].as_str().unwrap()))
-        .collect()
-}
-
-fn one<'a>(report: &'a Value, rule: &str) -> &'a Value {
-    let found = findings(report, rule);
-    assert_eq!(found.len(), 1, "{rule}: {:#}", report["findings"]);
-    found[0]
-}
-
-fn elf<'a>(report: &'a Value, path: &str) -> &'a Value {
-    report["elf"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["path"] == path)
-        .unwrap_or_else(|| panic!("no ELF facts for {path}"))
-}
 
 #[test]
 fn a_clean_glibc_image_has_no_compatibility_finding() {
@@ -230,130 +82,6 @@ fn a_clean_glibc_image_has_no_compatibility_finding() {
     assert_eq!(dist["location"], format!("/{SITE}"));
     assert_eq!(dist["installer"], "pip");
     assert_eq!(dist["extensions"].as_array().unwrap().len(), 3);
-}
-
-#[test]
-fn a_musllinux_extension_in_a_glibc_image() {
-    // musllinux wheels need `libc.musl-x86_64.so.1`: link against a musl libc of that SONAME.
-    let dir = tempfile::tempdir().unwrap();
-    compile_in(
-        dir.path(),
-        MUSL,
-        "void musl_stub(void) {}\n",
-        &[
-            "-shared",
-            "-fPIC",
-            "-nostdlib",
-            "-Wl,-soname,libc.musl-x86_64.so.1",
-        ],
-        "libc.musl-x86_64.so.1",
-    );
-    let ext = compile_in(
-        dir.path(),
-        MUSL,
-        EXTENSION,
-        &["-shared", "-fPIC", "-nostdlib", "./libc.musl-x86_64.so.1"],
-        "ext.so",
-    );
-    let image = Image::new(vec![
-        glibc_base(),
-        pip_install(
-            "RUN pip install --platform musllinux_1_1_x86_64 --only-binary=:all: --target /usr/local/lib/python3.11/site-packages muslthing",
-            "muslthing",
-            "2.0",
-            &["cp311-cp311-musllinux_1_1_x86_64"],
-            vec![(
-                "muslthing/_core.cpython-311-x86_64-linux-musl.so".into(),
-                ext,
-            )],
-        ),
-    ]);
-    let report = json_for(&image);
-    let f = one(&report, "musl-in-glibc-image");
-    assert_eq!(f["severity"], "error");
-    assert_eq!(f["layer"], 1);
-    assert!(
-        f["created_by"]
-            .as_str()
-            .unwrap()
-            .contains("musllinux_1_1_x86_64")
-    );
-    assert_eq!(
-        f["paths"],
-        serde_json::json!([format!(
-            "/{SITE}/muslthing/_core.cpython-311-x86_64-linux-musl.so"
-        )])
-    );
-    assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains("libc.musl-x86_64.so.1"),
-        "{f:#}"
-    );
-    assert!(
-        f["fix"].as_str().unwrap().contains("muslthing 2.0"),
-        "{f:#}"
-    );
-    assert_eq!(
-        elf(&report, f["paths"][0].as_str().unwrap())["libc"],
-        "musl"
-    );
-    // The same wheel's tags and ABI tag are flagged by their own rules; the missing musl
-    // libc is not reported a second time as an unresolved library.
-    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
-    assert_eq!(findings(&report, "abi-mismatch").len(), 1);
-    assert!(findings(&report, "unresolved-library").is_empty());
-}
-
-#[test]
-fn a_library_that_needs_a_newer_glibc() {
-    let want = "2.38";
-    let ext = compile(
-        ZIG,
-        "#include <string.h>\nsize_t copy(char *d, const char *s) { return strlcpy(d, s, 8); }\n",
-        &[
-            "-target",
-            &format!("x86_64-linux-gnu.{want}"),
-            "-shared",
-            "-fPIC",
-            "-O2",
-        ],
-    );
-    let image = Image::new(vec![
-        glibc_base(),
-        pip_install(
-            "RUN pip install newthing",
-            "newthing",
-            "3.0",
-            &["cp311-cp311-manylinux_2_38_x86_64"],
-            vec![("newthing/_x.cpython-311-x86_64-linux-gnu.so".into(), ext)],
-        ),
-    ]);
-    let report = json_for(&image);
-    let f = one(&report, "glibc-too-new");
-    let message = f["message"].as_str().unwrap();
-    assert!(
-        message.contains(&format!("GLIBC_{want}"))
-            && message.contains("strlcpy")
-            && message.contains(&format!("glibc {}", host_glibc())),
-        "{message}"
-    );
-    assert!(f["fix"].as_str().unwrap().contains("newthing 3.0"));
-    assert_eq!(
-        elf(
-            &report,
-            &format!("/{SITE}/newthing/_x.cpython-311-x86_64-linux-gnu.so")
-        )["glibc_floor"],
-        want
-    );
-    let tag = one(&report, "wheel-tag-mismatch");
-    assert!(
-        tag["message"]
-            .as_str()
-            .unwrap()
-            .contains("manylinux_2_38_x86_64")
-    );
 }
 
 #[test]
@@ -569,45 +297,6 @@ fn a_program_whose_loader_is_missing() {
 }
 
 #[test]
-fn an_aarch64_wheel_in_an_amd64_image() {
-    let arm = extension(AARCH64);
-    let mut install = pip_install(
-        "RUN pip install --platform manylinux2014_aarch64 armthing",
-        "armthing",
-        "1.0",
-        &["cp311-cp311-manylinux2014_aarch64"],
-        vec![(
-            "armthing/_a.cpython-311-aarch64-linux-gnu.so".into(),
-            arm.clone(),
-        )],
-    );
-    // A cross toolchain's sysroot is meant to hold another architecture's files.
-    install
-        .entries
-        .push(Entry::exec("usr/aarch64-linux-gnu/lib/libcross.so", arm));
-    let report = json_for(&Image::new(vec![glibc_base(), install]));
-    let f = one(&report, "arch-mismatch");
-    assert_eq!(
-        f["paths"],
-        serde_json::json!([format!(
-            "/{SITE}/armthing/_a.cpython-311-aarch64-linux-gnu.so"
-        )])
-    );
-    assert!(
-        f["message"].as_str().unwrap().contains("aarch64")
-            && f["message"].as_str().unwrap().contains("linux/amd64")
-    );
-    assert!(f["fix"].as_str().unwrap().contains("armthing 1.0"));
-    assert_eq!(
-        elf(&report, "/usr/aarch64-linux-gnu/lib/libcross.so")["machine"],
-        "aarch64"
-    );
-    // Its wheel tag is the other architecture's too.
-    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
-    assert!(findings(&report, "unresolved-library").is_empty());
-}
-
-#[test]
 fn an_extension_for_another_python() {
     let image = Image::new(vec![
         glibc_base(),
@@ -649,78 +338,6 @@ fn an_extension_for_another_python() {
         1,
         "a cp310 wheel tag is not a platform problem: {:#}",
         report["findings"]
-    );
-}
-
-#[test]
-fn a_glibc_wheel_in_a_musl_image() {
-    let image = Image::new(vec![
-        musl_base(),
-        pip_install(
-            "RUN pip install gnuthing",
-            "gnuthing",
-            "5.0",
-            &["cp311-cp311-manylinux_2_17_x86_64"],
-            vec![(
-                "gnuthing/_g.cpython-311-x86_64-linux-gnu.so".into(),
-                extension(CC),
-            )],
-        ),
-    ]);
-    let report = json_for(&image);
-    assert_eq!(report["libc"]["family"], "musl");
-    let f = one(&report, "glibc-in-musl-image");
-    assert!(
-        f["message"].as_str().unwrap().contains("libc.so.6"),
-        "{f:#}"
-    );
-    assert!(f["fix"].as_str().unwrap().contains("gnuthing 5.0"));
-    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
-}
-
-/// What the musl loader says of itself when run: "musl libc (x86_64)\nVersion 1.2.3".
-fn host_musl() -> String {
-    let out = Command::new("/lib/ld-musl-x86_64.so.1").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).to_string();
-    text.lines()
-        .find_map(|l| l.strip_prefix("Version "))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
-#[test]
-fn a_clean_musl_image_has_no_compatibility_finding() {
-    let image = Image::new(vec![
-        musl_base(),
-        pip_install(
-            "RUN pip install alpinething",
-            "alpinething",
-            "1.0",
-            &["cp311-cp311-musllinux_1_1_x86_64"],
-            vec![(
-                "alpinething/_a.cpython-311-x86_64-linux-musl.so".into(),
-                extension(MUSL),
-            )],
-        ),
-    ]);
-    let report = json_for(&image);
-    assert_eq!(
-        compatibility(&report),
-        Vec::<&Value>::new(),
-        "{:#}",
-        report["findings"]
-    );
-    assert_eq!(report["libc"]["family"], "musl");
-    assert_eq!(report["libc"]["version"], host_musl());
-    assert_eq!(report["python"]["interpreters"][0]["libc"], "musl");
-    let ext = elf(
-        &report,
-        &format!("/{SITE}/alpinething/_a.cpython-311-x86_64-linux-musl.so"),
-    );
-    assert_eq!(
-        ext["libc"], "musl",
-        "Debian's musl-gcc links plain libc.so, and the image has a musl loader"
     );
 }
 
@@ -927,42 +544,6 @@ fn debug_info_static_libraries_and_test_suites_are_findings() {
 }
 
 #[test]
-fn a_musl_program_with_its_own_loader_in_a_glibc_image_is_fine() {
-    // Debian's musl package: the musl loader beside glibc, and a program built with musl-gcc.
-    // It runs as a process of its own, so it loads; a musl *library* would not.
-    let mut base = glibc_base();
-    base.entries.extend([
-        Entry::dir("usr/lib/x86_64-linux-musl"),
-        Entry::exec(
-            "usr/lib/x86_64-linux-musl/libc.so",
-            host_file("/lib/ld-musl-x86_64.so.1"),
-        ),
-        Entry::symlink("usr/lib/ld-musl-x86_64.so.1", "x86_64-linux-musl/libc.so"),
-    ]);
-    let image = Image::new(vec![
-        base,
-        Layer::new(
-            "COPY tool /usr/local/bin/",
-            vec![Entry::exec(
-                "usr/local/bin/musl-tool",
-                compile(MUSL, MAIN, &[]),
-            )],
-        ),
-    ]);
-    let report = json_for(&image);
-    assert_eq!(
-        compatibility(&report),
-        Vec::<&Value>::new(),
-        "{:#}",
-        report["findings"]
-    );
-    let tool = elf(&report, "/usr/local/bin/musl-tool");
-    assert_eq!(tool["libc"], "musl");
-    assert_eq!(tool["resolved"]["libc.so"], "/lib/ld-musl-x86_64.so.1");
-    assert_eq!(report["libc"]["family"], "glibc");
-}
-
-#[test]
 fn vendored_libraries_find_their_siblings_without_a_search_path() {
     // auditwheel's layout, as numpy 1.26 ships it: libgfortran in `numpy.libs/` needs
     // libquadmath beside it but has no RUNPATH; the loader has loaded libquadmath already when
@@ -1069,4 +650,152 @@ fn a_32_bit_helper_beside_its_64_bit_twin_is_not_an_architecture_mismatch() {
         "{:#}",
         report["findings"]
     );
+}
+
+#[test]
+fn files_uv_hard_linked_from_a_cache_deleted_later_are_sized_and_audited() {
+    // uv installs by hard-linking from its cache: the layer stores each file's bytes under the
+    // cache name, and the installed names are hard links. A later step deletes the cache, so
+    // the installed names are what holds the bytes.
+    let dir = tempfile::tempdir().unwrap();
+    compile_in(
+        dir.path(),
+        CC,
+        "void stub(void) {}\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libgomp.so.1"],
+        "libgomp.so.1",
+    );
+    let vendored = compile_in(
+        dir.path(),
+        CC,
+        "void vend(void) {}\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libvend-1a2b.so.1"],
+        "libvend-1a2b.so.1",
+    );
+    let ext = compile_in(
+        dir.path(),
+        CC,
+        EXTENSION,
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-rpath,$ORIGIN/../fastthing.libs",
+            "./libgomp.so.1",
+            "./libvend-1a2b.so.1",
+        ],
+        "ext.so",
+    );
+    let cache = "root/.cache/uv/archive-v0/Fz3kQ";
+    let info = "fastthing-1.0.dist-info";
+    let ext_name = "fastthing/_core.cpython-311-x86_64-linux-gnu.so";
+    let files: Vec<(String, Vec<u8>)> =
+        vec![
+        (ext_name.into(), ext.clone()),
+        ("fastthing.libs/libvend-1a2b.so.1".into(), vendored.clone()),
+        ("fastthing/__init__.py".into(), b"from ._core import *\n".to_vec()),
+        (
+            format!("{info}/METADATA"),
+            b"Metadata-Version: 2.1\nName: fastthing\nVersion: 1.0\n".to_vec(),
+        ),
+        (
+            format!("{info}/WHEEL"),
+            b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64\n"
+                .to_vec(),
+        ),
+    ];
+    let mut record: String = files
+        .iter()
+        .map(|(p, b)| format!("{p},sha256=x,{}\n", b.len()))
+        .collect();
+    record.push_str(&format!("{info}/RECORD,,\n{info}/INSTALLER,,\n"));
+    let mut all = files.clone();
+    all.push((format!("{info}/RECORD"), record.into_bytes()));
+    let wheel_bytes = 4321;
+    let mut install = vec![
+        Entry::file_len(
+            "root/.cache/uv/wheels-v1/fastthing-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+            wheel_bytes,
+            7,
+        ),
+        Entry::dir(SITE),
+    ];
+    for (path, bytes) in &all {
+        install.push(Entry::exec(format!("{cache}/{path}"), bytes.clone()));
+    }
+    for (path, _) in &all {
+        install.push(Entry::hardlink(
+            format!("{SITE}/{path}"),
+            format!("{cache}/{path}"),
+        ));
+    }
+    install.push(Entry::file(format!("{SITE}/{info}/INSTALLER"), "uv\n"));
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new("RUN uv pip install --system fastthing", install),
+        Layer::new(
+            "RUN rm -rf /root/.cache/uv",
+            vec![Entry::whiteout("root/.cache/uv")],
+        ),
+    ]);
+    let report = json_for(&image);
+
+    let dist = &report["python"]["distributions"][0];
+    assert_eq!(dist["name"], "fastthing");
+    let installed: u64 = all.iter().map(|(_, b)| b.len() as u64).sum::<u64>() + 3;
+    assert_eq!(dist["size_bytes"], installed);
+    assert_eq!(dist["files"], all.len() as u64 + 1);
+    assert_eq!(dist["layer"], 1);
+    assert_eq!(dist["installer"], "uv");
+    assert_eq!(
+        dist["wheel_tags"],
+        serde_json::json!(["cp311-cp311-manylinux_2_17_x86_64"])
+    );
+    assert_eq!(dist["extensions"][0]["path"], format!("/{SITE}/{ext_name}"));
+    assert_eq!(
+        dist["vendored"],
+        serde_json::json!([format!("/{SITE}/fastthing.libs/libvend-1a2b.so.1")])
+    );
+
+    let core = elf(&report, &format!("/{SITE}/{ext_name}"));
+    assert_eq!(core["layer"], 1);
+    assert_eq!(core["libc"], "glibc");
+    assert_eq!(core["distribution"], "fastthing 1.0");
+    assert_eq!(
+        core["needed"],
+        serde_json::json!(["libgomp.so.1", "libvend-1a2b.so.1", "libc.so.6"])
+    );
+    // $ORIGIN is the installed name's directory, not the deleted cache's.
+    assert_eq!(
+        core["resolved"]["libvend-1a2b.so.1"],
+        format!("/{SITE}/fastthing.libs/libvend-1a2b.so.1")
+    );
+    assert!(
+        report["elf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["path"].as_str().unwrap().contains(".cache")),
+        "the cache's names are gone"
+    );
+    let f = one(&report, "unresolved-library");
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!("/{SITE}/{ext_name}")])
+    );
+    assert_eq!(f["bytes"], ext.len() as u64);
+
+    // The cache's bytes that no installed name keeps are waste; the rest are not.
+    assert_eq!(report["waste"]["deleted_bytes"], wheel_bytes);
+    let base = report_for_layers(&image);
+    assert_eq!(
+        report["image"]["files_bytes"],
+        base + installed,
+        "each installed file's bytes counted once"
+    );
+}
+
+/// The bytes the base layer alone leaves visible, from the same fixture's first layer.
+fn report_for_layers(image: &Image) -> u64 {
+    let base = Image::new(vec![image.layers[0].clone()]);
+    json_for(&base)["image"]["files_bytes"].as_u64().unwrap()
 }

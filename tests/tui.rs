@@ -10,9 +10,10 @@ use std::sync::OnceLock;
 use pydive::cli::ReadConfig;
 use pydive::report::Report;
 use pydive::source::{Input, Platform, Transport};
-use pydive::tui::state::{Action, Pane, Subject, ViewState, update};
+use pydive::tui::state::Subject;
 use pydive::tui::tree_view::{Mode, Sort};
 use pydive::tui::{self, layout};
+use pydive::tui::{Action, Pane, ViewState, update};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -308,7 +309,7 @@ fn enter_on_a_finding_goes_to_its_layer_and_file() {
 #[test]
 fn packages_list_distributions_by_size_and_enter_shows_the_largest_file() {
     let mut s = state(160, 48);
-    let order: Vec<&str> = tui::packages::order(demo())
+    let order: Vec<&str> = tui::lists::packages(demo())
         .iter()
         .map(|d| d.name.as_str())
         .collect();
@@ -326,7 +327,7 @@ fn packages_list_distributions_by_size_and_enter_shows_the_largest_file() {
     );
     assert!(selected_path(&s).ends_with("_speedups.cpython-311-x86_64-linux-musl.so"));
     // Its musl build shows in Details.
-    let details: Vec<String> = tui::details::lines(demo(), &s)
+    let details: Vec<String> = tui::describe::lines(demo(), &s)
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -677,5 +678,33 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
         String::from_utf8(out.stdout)
             .unwrap()
             .contains("Findings (11)")
+    );
+}
+
+// ---- the README's keys come from the key table ----
+
+#[test]
+fn the_readme_lists_exactly_the_keys_of_the_key_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start =
+        "<!-- keys: generated from the key table in src/tui/keys.rs; tests/tui.rs checks it -->\n";
+    let end = "<!-- /keys -->";
+    let a = readme
+        .find(start)
+        .expect("the README marks its table of keys")
+        + start.len();
+    let b = a + readme[a..]
+        .find(end)
+        .expect("the README ends its table of keys");
+    let table = tui::keys::markdown_table();
+    if readme[a..b] != table && std::env::var_os("PYDIVE_BLESS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &readme[..a], &readme[b..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        readme[a..b],
+        table,
+        "the README's keys differ from src/tui/keys.rs; PYDIVE_BLESS=1 rewrites them"
     );
 }

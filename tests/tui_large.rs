@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use pydive::fixture::{Entry, Image, Layer, Layout};
 use pydive::report::Report;
-use pydive::tui::state::{Action, Pane, ViewState, update};
+use pydive::tui::{Action, Pane, ViewState, update};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -405,13 +405,36 @@ fn a_hard_link_carries_the_bytes_when_the_name_that_stored_them_is_removed() {
             vec![Entry::whiteout("root/.cache/uv")],
         ),
     ]);
-    let json = common::json_of(&report_for(&image));
+    let report = report_for(&image);
+    let json = common::json_of(&report);
     // The 5000 bytes are still in the image, once; only the file no link keeps is deleted.
     assert_eq!(json["waste"]["deleted_bytes"], 700);
     assert_eq!(json["image"]["files"], 2);
     assert_eq!(json["image"]["files_bytes"], 5000);
     assert_eq!(json["waste"]["duplicate_reclaimable_bytes"], 0);
     assert_eq!(common::category(&json, "uv-cache"), (0, 0));
+
+    // Each name of the file shows its bytes; one name counts them: the cache's while it is
+    // there, then the first installed link.
+    let img = &report.image;
+    let id = |p: &str| img.tree.lookup(p.as_bytes()).unwrap();
+    let (core, again) = (
+        id(&format!("{site}/numpy/core.so")),
+        id(&format!("{site}/numpy/core-again.so")),
+    );
+    assert_eq!(img.held_bytes(core), 5000);
+    assert_eq!(img.held_bytes(again), 0);
+    assert_eq!(img.holder(again), Some(core));
+    assert_eq!(img.file_entry(again).map(|e| e.size), Some(5000));
+    let at1 = img.bytes_at(1);
+    assert_eq!(at1[0], 5700);
+    assert_eq!(at1[id("root/.cache/uv") as usize], 5700);
+    assert_eq!(at1[core as usize], 0);
+    let at2 = img.bytes_at(2);
+    assert_eq!(
+        (at2[0], at2[core as usize], at2[again as usize]),
+        (5000, 5000, 0)
+    );
 }
 
 /// The tree's sizes as of each layer, and what each layer itself put there: directories sum

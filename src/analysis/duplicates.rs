@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use super::hardlinks::Carriers;
 use crate::model::{Image, NodeId};
 
 /// Copies of one content.
@@ -35,12 +34,12 @@ impl Duplicates {
     }
 }
 
-pub fn compute(image: &Image, carriers: &Carriers) -> Duplicates {
+pub fn compute(image: &Image) -> Duplicates {
     let mut by_content: HashMap<(u64, u128), Vec<(NodeId, usize)>> = HashMap::new();
     let mut computed = true;
     for id in image.tree.ids() {
-        // A file, or a hard link carrying the bytes of a name removed later.
-        let Some(entry) = carriers.entry(image, id) else {
+        // Each stored file once, under the name that holds it.
+        let Some(entry) = image.held_entry(id) else {
             continue;
         };
         if entry.size == 0 {

@@ -216,12 +216,12 @@ pub fn is_foreign_place(path: &[u8], own_triplet: Option<&str>) -> bool {
 
 fn text(image: &Image, path: &[u8]) -> Option<String> {
     let node = resolve(image, path)?;
-    let content = image.final_entry(node)?.content.as_deref()?;
+    let content = image.file_entry(node)?.content.as_deref()?;
     Some(String::from_utf8_lossy(content).into_owned())
 }
 
 fn elf_at(image: &Image, node: NodeId) -> Option<&ElfInfo> {
-    image.final_entry(node)?.elf.as_deref()
+    image.file_entry(node)?.elf.as_deref()
 }
 
 /// The highest version with a prefix among names (`GLIBC_PRIVATE` does not parse, so it is
@@ -272,7 +272,7 @@ fn image_libc(image: &Image) -> ImageLibc {
             libc.family = Some(LibcFamily::Musl);
             libc.path = Some(loader.into_bytes());
             libc.version = image
-                .final_entry(node)
+                .file_entry(node)
                 .and_then(|e| e.content.as_deref())
                 .and_then(musl_version);
         }
@@ -449,7 +449,9 @@ pub fn compute(image: &Image) -> Linkage {
 
     let mut elves = Vec::new();
     for id in image.tree.ids() {
-        let Some(entry) = image.final_entry(id) else {
+        // Each stored file once, under the name that holds it (a hard link, when uv's cache
+        // that held the bytes is gone).
+        let Some(entry) = image.held_entry(id) else {
             continue;
         };
         let Some(info) = entry.elf.as_deref() else {

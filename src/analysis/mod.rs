@@ -5,7 +5,6 @@
 pub mod categories;
 pub mod dive;
 pub mod duplicates;
-pub mod hardlinks;
 pub mod linkage;
 pub mod python;
 pub mod resolve;
@@ -82,38 +81,33 @@ pub fn wants_content(path: &[u8], size: u64) -> bool {
 }
 
 pub fn analyze(image: &Image) -> Facts {
-    let carriers = hardlinks::compute(image);
     let linkage = linkage::compute(image);
     let python = python::compute(image, &linkage);
     Facts {
-        visible: visible(image, &carriers),
-        categories: categorize(image, &linkage, &carriers),
-        waste: waste::compute(image, &carriers),
-        duplicates: duplicates::compute(image, &carriers),
+        visible: visible(image),
+        categories: categorize(image, &linkage),
+        waste: waste::compute(image),
+        duplicates: duplicates::compute(image),
         dive: dive::compute(image),
         linkage,
         python,
     }
 }
 
-fn visible(image: &Image, carriers: &hardlinks::Carriers) -> Totals {
+fn visible(image: &Image) -> Totals {
     let mut totals = Totals::default();
     for id in image.tree.ids() {
         if image
             .final_entry(id)
             .is_some_and(|e| e.kind != EntryKind::Dir)
         {
-            totals.add(carriers.size(image, id));
+            totals.add(image.held_bytes(id));
         }
     }
     totals
 }
 
-fn categorize(
-    image: &Image,
-    linkage: &linkage::Linkage,
-    carriers: &hardlinks::Carriers,
-) -> CategoryFacts {
+fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
@@ -157,7 +151,7 @@ fn categorize(
             continue;
         }
         let layer = node.last_layer();
-        let bytes = carriers.size(image, id);
+        let bytes = image.held_bytes(id);
         if [Category::Compilers, Category::Headers, Category::StaticLibs]
             .iter()
             .any(|c| set.contains(*c))

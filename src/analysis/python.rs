@@ -172,7 +172,7 @@ fn header<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn content(image: &Image, node: NodeId) -> Option<String> {
-    let bytes = image.final_entry(node)?.content.as_deref()?;
+    let bytes = image.file_entry(node)?.content.as_deref()?;
     Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
@@ -341,7 +341,7 @@ pub fn compute(image: &Image, linkage: &Linkage) -> Python {
         });
         nodes.sort_unstable();
         nodes.dedup();
-        let size = |n: NodeId| image.final_entry(n).map_or(0, |e| e.size);
+        let size = |n: NodeId| image.held_bytes(n);
         nodes.sort_by(|a, b| size(*b).cmp(&size(*a)).then(a.cmp(b)));
         for &n in &nodes {
             dist.size_bytes += size(n);

@@ -9,7 +9,8 @@ use crate::model::{Image, NodeId, Tree};
 const MAX_LINKS: usize = 40;
 
 /// Finds what an absolute or root-relative path names in the final filesystem, following
-/// symlinks (and hard links to their target). `None` when it does not exist or loops.
+/// symlinks (a hard link answers with the name that holds the file's bytes, see
+/// [`Image::holder`]). `None` when it does not exist or loops.
 pub fn resolve(image: &Image, path: &[u8]) -> Option<NodeId> {
     let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
     let mut at = Tree::ROOT;
@@ -42,14 +43,8 @@ pub fn resolve(image: &Image, path: &[u8]) -> Option<NodeId> {
                 }
                 pending.extend(components(target).rev().map(<[u8]>::to_vec));
             }
-            (EntryKind::Hardlink, Some(target)) if pending.is_empty() => {
-                links += 1;
-                if links > MAX_LINKS {
-                    return None;
-                }
-                at = Tree::ROOT;
-                pending.extend(components(target).rev().map(<[u8]>::to_vec));
-            }
+            // All names of a file are the file; answer with the one that holds its bytes.
+            (EntryKind::Hardlink, _) if pending.is_empty() => at = image.holder(child)?,
             _ => at = child,
         }
     }

@@ -1,7 +1,6 @@
 //! Waste: bytes a layer added that the final filesystem does not show, because a later layer
 //! deleted them or provided the same path again.
 
-use super::hardlinks::Carriers;
 use crate::layer::EntryKind;
 use crate::model::{Image, NodeId, State};
 
@@ -41,7 +40,7 @@ impl Waste {
     }
 }
 
-pub fn compute(image: &Image, carriers: &Carriers) -> Waste {
+pub fn compute(image: &Image) -> Waste {
     let mut waste = Waste::default();
     let tree = &image.tree;
     for id in tree.ids() {
@@ -53,8 +52,8 @@ pub fn compute(image: &Image, carriers: &Carriers) -> Waste {
             if change.state == State::Removed || entry.kind != EntryKind::File || entry.size == 0 {
                 continue;
             }
-            // A hard link of the same layer still shows these bytes under another name.
-            if carriers.kept(id, change.layer) {
+            // A hard link still shows these bytes under another name.
+            if image.bytes_kept(id, change.layer) {
                 continue;
             }
             let later = &changes[i + 1..];

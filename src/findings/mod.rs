@@ -297,7 +297,7 @@ impl Context<'_> {
         groups
             .into_iter()
             .map(|((layer, key), mut elves)| {
-                let size = |e: &ElfFacts| self.image.final_entry(e.node).map_or(0, |x| x.size);
+                let size = |e: &ElfFacts| self.image.held_bytes(e.node);
                 elves.sort_by(|a, b| size(b).cmp(&size(a)).then(a.path.cmp(&b.path)));
                 let nodes: Vec<NodeId> = elves.iter().map(|e| e.node).collect();
                 let bytes = elves.iter().map(|e| size(e)).sum();

@@ -3,6 +3,7 @@
 //! state in every layer that touched it; "the tree as of layer k" is a query over those
 //! records, not a copy. The model holds no UI state and does no I/O.
 
+mod links;
 mod sizes;
 mod tree;
 
@@ -102,6 +103,8 @@ pub struct Image {
     pub layers: Vec<Layer>,
     pub tree: Tree,
     pub diagnostics: Vec<ImageDiagnostic>,
+    /// The final filesystem's hard links and the bytes they hold.
+    links: links::Links,
 }
 
 /// What a source knows about one layer before its blob is read.
@@ -140,6 +143,8 @@ impl Image {
                 entries: scan.entries,
             });
         }
+        let last = built.len().saturating_sub(1) as u32;
+        let links = links::Links::as_of(&tree, &built, last);
         Image {
             reference: meta.reference,
             os: meta.os,
@@ -149,6 +154,7 @@ impl Image {
             layers: built,
             tree,
             diagnostics,
+            links,
         }
     }
 
@@ -181,6 +187,58 @@ impl Image {
             return None;
         }
         self.entry(last)
+    }
+
+    /// The regular-file entry whose bytes a node in the final filesystem shows: a file's own
+    /// entry, or the file a hard link points at. What to read a node's content or ELF facts
+    /// from, whichever of its names holds the bytes.
+    pub fn file_entry(&self, node: NodeId) -> Option<&Entry> {
+        let entry = self.final_entry(node)?;
+        match entry.kind {
+            EntryKind::File => Some(entry),
+            EntryKind::Hardlink => self.stored_entry(self.links.of(node)?.0),
+            _ => None,
+        }
+    }
+
+    fn stored_entry(&self, stored: links::Stored) -> Option<&Entry> {
+        self.layers
+            .get(stored.layer as usize)?
+            .entries
+            .get(stored.entry as usize)
+    }
+
+    /// The one name in the final filesystem that counts the bytes a node shows: the node
+    /// itself for a file, the file's own name for a hard link while that name still shows the
+    /// same bytes, else the first hard link left (uv's installed files, once its cache is gone).
+    pub fn holder(&self, node: NodeId) -> Option<NodeId> {
+        let entry = self.final_entry(node)?;
+        match entry.kind {
+            EntryKind::File => Some(node),
+            EntryKind::Hardlink => self.links.of(node).map(|(_, holder)| holder),
+            _ => None,
+        }
+    }
+
+    /// The file entry this node holds: [`Image::file_entry`] when the node is the name that
+    /// counts its bytes, else `None`. Every size, category, duplicate and ELF audit asks this,
+    /// so each stored file is counted and audited once.
+    pub fn held_entry(&self, node: NodeId) -> Option<&Entry> {
+        (self.holder(node)? == node)
+            .then(|| self.file_entry(node))
+            .flatten()
+    }
+
+    /// The bytes this node holds in the final filesystem (0 for directories, symlinks, devices
+    /// and the names of a file whose bytes another name holds).
+    pub fn held_bytes(&self, node: NodeId) -> u64 {
+        self.held_entry(node).map_or(0, |e| e.size)
+    }
+
+    /// Whether the bytes a layer stored at this node live on under a hard link, after the
+    /// node's own name stopped showing them.
+    pub fn bytes_kept(&self, node: NodeId, layer: u32) -> bool {
+        self.links.kept(node, layer)
     }
 }
 

@@ -3,22 +3,33 @@
 //! put there. One pass over the nodes, children before parents (a node's id is always larger
 //! than its parent's); nothing is copied per layer.
 
+use super::links::Links;
 use super::{Image, NodeId, State};
 
 use crate::layer::EntryKind;
 
 impl Image {
-    /// Per node, the bytes of the regular files at or under it as of `layer` (hard links,
-    /// symlinks and directories count 0, as everywhere in pydive).
+    /// Per node, the bytes of the files at or under it as of `layer`, each stored file counted
+    /// once, under the name that holds it then (see [`Image::held_entry`]).
     pub fn bytes_at(&self, layer: u32) -> Vec<u64> {
+        let links = Links::as_of(&self.tree, &self.layers, layer);
         self.subtree_sums(|id| {
             let change = self.tree.node(id).provider_at(layer)?;
-            self.file_size(change)
+            let entry = self.entry(change)?;
+            match entry.kind {
+                EntryKind::File => Some(entry.size),
+                EntryKind::Hardlink => {
+                    let (stored, holder) = links.of(id)?;
+                    (holder == id).then(|| self.stored_entry(stored).map(|e| e.size))?
+                }
+                _ => None,
+            }
         })
     }
 
     /// Per node, the bytes of the regular files that `layer` itself adds or modifies at or
-    /// under it (removals add nothing; what a removal in layer `k` took away is `bytes_at(k - 1)`).
+    /// under it (removals add nothing; what a removal in layer `k` took away is `bytes_at(k - 1)`;
+    /// a hard link stores no bytes of its own).
     pub fn bytes_changed_in(&self, layer: u32) -> Vec<u64> {
         self.subtree_sums(|id| {
             let change = self.tree.node(id).change_in(layer)?;

@@ -8,6 +8,7 @@ use super::{Report, markdown};
 use crate::analysis::linkage::LibcFamily;
 use crate::findings::{Finding, Severity, group, size};
 use crate::model::short_step;
+use crate::printable;
 
 /// Findings of one severity grouped by layer (None: not tied to a layer), in layer order.
 fn grouped(report: &Report, severity: Severity) -> BTreeMap<Option<usize>, Vec<&Finding>> {
@@ -81,7 +82,12 @@ const SEVERITIES: [(Severity, &str); 3] = [
 ];
 
 pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{} ({})", report.image.reference, platform(report))?;
+    writeln!(
+        out,
+        "{} ({})",
+        printable::escape(&report.image.reference),
+        platform(report)
+    )?;
     if let Some(line) = projection(report) {
         writeln!(out, "{line}")?;
     }
@@ -97,11 +103,17 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "\n{title}")?;
         for (layer, findings) in groups {
-            writeln!(out, "  {}", step_of(report, layer))?;
+            writeln!(out, "  {}", printable::escape(&step_of(report, layer)))?;
             for f in findings {
-                writeln!(out, "    [{}] {} ({})", f.rule, f.message, size(f.bytes))?;
+                writeln!(
+                    out,
+                    "    [{}] {} ({})",
+                    f.rule,
+                    printable::escape(&f.message),
+                    size(f.bytes)
+                )?;
                 for p in f.paths.iter().take(5) {
-                    writeln!(out, "        {p}")?;
+                    writeln!(out, "        {}", printable::escape(p))?;
                 }
                 if f.path_count > 5 {
                     writeln!(
@@ -110,7 +122,7 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                         group((f.path_count - 5) as u64)
                     )?;
                 }
-                writeln!(out, "      fix: {}", f.fix)?;
+                writeln!(out, "      fix: {}", printable::escape(&f.fix))?;
             }
         }
     }
@@ -119,7 +131,11 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// Markdown, for `$GITHUB_STEP_SUMMARY` or a pull request comment.
 pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "## pydive: `{}`\n", report.image.reference)?;
+    writeln!(
+        out,
+        "## pydive: `{}`\n",
+        printable::escape(&report.image.reference).replace('`', "'")
+    )?;
     writeln!(out, "{}\n", platform(report))?;
     if let Some(line) = projection(report) {
         writeln!(out, "**{line}**\n")?;

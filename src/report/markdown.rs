@@ -3,14 +3,15 @@
 
 /// Plain text in Markdown (messages already use backticks for code).
 pub fn text(s: &str) -> String {
-    s.replace('<', "&lt;")
+    crate::printable::escape(s)
+        .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
 }
 
 /// A code span holding arbitrary text.
 pub fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'"))
+    format!("`{}`", crate::printable::escape(s).replace('`', "'"))
 }
 
 /// A table cell: GitHub splits cells at every `|`, even inside code spans.

@@ -50,10 +50,20 @@ pub enum Format {
 /// Writes the full report in a format.
 pub fn write(report: &Report, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     match format {
-        Format::Text => text::write(report, out),
+        Format::Text => for_people(out, |out| text::write(report, out)),
         Format::Json => json::write(report, false, out),
-        Format::Markdown => audit::write_markdown(report, out),
+        Format::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
     }
+}
+
+/// Text a person reads goes through the terminal-safe writer, whatever a value holds.
+fn for_people(
+    out: &mut dyn std::io::Write,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut safe = crate::printable::Terminal::new(out);
+    write(&mut safe)?;
+    std::io::Write::flush(&mut safe)
 }
 
 /// Writes the audit (the findings, grouped) in a format; JSON is the full report.
@@ -63,9 +73,9 @@ pub fn write_audit(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Text => audit::write_text(report, out),
+        Format::Text => for_people(out, |out| audit::write_text(report, out)),
         Format::Json => json::write(report, false, out),
-        Format::Markdown => audit::write_markdown(report, out),
+        Format::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
     }
 }
 

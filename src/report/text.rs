@@ -7,6 +7,7 @@ use super::Report;
 use crate::analysis::Category;
 use crate::findings::{group, size};
 use crate::model::short_step;
+use crate::printable::{Printable, escape};
 
 /// Dockerfile steps are cut to this many characters in the layer table.
 const STEP_WIDTH: usize = 90;
@@ -22,7 +23,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         platform.push('/');
         platform.push_str(v);
     }
-    writeln!(out, "{}", image.reference)?;
+    writeln!(out, "{}", escape(&image.reference))?;
     let layer_bytes: u64 = image.layers.iter().map(|l| l.files_bytes()).sum();
     writeln!(
         out,
@@ -72,7 +73,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             layer.index,
             size(layer.files_bytes()),
             group(layer.files() as u64),
-            cut(&layer.step(), STEP_WIDTH)
+            cut(&escape(&layer.step()), STEP_WIDTH)
         )?;
     }
 
@@ -110,7 +111,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "  {:>10}  /{}  (layer {}, {verb} in layer {by})",
                 size(w.bytes),
-                crate::layer::path::Lossless(&image.tree.path(w.node)),
+                Printable(&image.tree.path(w.node)),
                 w.layer
             )?;
         }
@@ -124,16 +125,22 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     for f in &report.findings {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
-        writeln!(out, "  {:<7} [{}] {layer}{}", f.severity, f.rule, f.message)?;
+        writeln!(
+            out,
+            "  {:<7} [{}] {layer}{}",
+            f.severity,
+            f.rule,
+            escape(&f.message)
+        )?;
         if let Some(step_text) = &f.created_by {
             writeln!(
                 out,
                 "          step: {}",
-                cut(&short_step(step_text), STEP_WIDTH)
+                cut(&escape(&short_step(step_text)), STEP_WIDTH)
             )?;
         }
         for p in f.paths.iter().take(PATHS_SHOWN) {
-            writeln!(out, "          {p}")?;
+            writeln!(out, "          {}", escape(p))?;
         }
         if f.path_count > PATHS_SHOWN {
             writeln!(
@@ -142,16 +149,16 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 group((f.path_count - PATHS_SHOWN) as u64)
             )?;
         }
-        writeln!(out, "          fix: {}", f.fix)?;
+        writeln!(out, "          fix: {}", escape(&f.fix))?;
     }
     for d in &image.diagnostics {
         let layer = d.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
         let path = d
             .path
             .as_deref()
-            .map(|p| format!("/{}: ", crate::layer::path::Lossless(p)))
+            .map(|p| format!("/{}: ", Printable(p)))
             .unwrap_or_default();
-        writeln!(out, "  note: {layer}{path}{}", d.message)?;
+        writeln!(out, "  note: {layer}{path}{}", escape(&d.message))?;
     }
     Ok(())
 }

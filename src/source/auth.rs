@@ -18,7 +18,9 @@ use docker_credential::{CredentialRetrievalError, DockerCredential};
 pub struct Password(String);
 
 impl Password {
+    /// A secret of the user's; from now on it is redacted from everything pydive prints.
     pub fn new(secret: String) -> Password {
+        crate::printable::register_secret(&secret);
         Password(secret)
     }
 
@@ -104,7 +106,7 @@ fn from_docker(found: DockerCredential) -> Option<Credentials> {
     match found {
         DockerCredential::UsernamePassword(username, password) => Some(Credentials {
             username,
-            password: Password(password),
+            password: Password::new(password),
         }),
         DockerCredential::IdentityToken(_) => None,
     }

@@ -251,7 +251,10 @@ fn pull(
         while let Some(event) = events.next().await {
             let event = event?;
             if let Some(text) = &event.status {
-                status.set_message(format!("{address}: pulling {name}: {}", one_line(text)));
+                status.set_message(super::progress::label(format!(
+                    "{address}: pulling {name}: {}",
+                    one_line(text)
+                )));
             }
             if let (Some(id), Some(detail)) = (&event.id, &event.progress_detail) {
                 if let (Some(current), Some(total)) = (detail.current, detail.total) {

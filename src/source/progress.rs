@@ -39,7 +39,7 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
         };
-        let bar = multi.add(bar.with_message(message.into()));
+        let bar = multi.add(bar.with_message(label(message)));
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }
@@ -55,7 +55,7 @@ impl Progress {
                     ProgressStyle::with_template("{spinner} {msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 )
-                .with_message(message.into()),
+                .with_message(label(message)),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -71,8 +71,13 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        multi.add(bar.with_message(message.into()))
+        multi.add(bar.with_message(label(message)))
     }
+}
+
+/// A bar's label, which may quote a server or an image: escaped like everything printed.
+pub fn label(message: impl Into<String>) -> String {
+    crate::printable::escape(&message.into()).into_owned()
 }
 
 /// Advances a bar by the bytes read through it.

@@ -7,7 +7,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::state::{Pane, ViewState, window};
+use super::action::Pane;
+use super::list;
+use super::state::ViewState;
 use super::theme::{Theme, put, put_right, size, state_letter};
 use super::tree_view::{MIN_SIZES, Mode, Row, Sort};
 use crate::layer::EntryKind;
@@ -57,33 +59,24 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
         } else {
             "the filesystem is empty at this layer"
         };
-        put(buf, inner.x + 1, inner.y, inner.width - 1, why, theme.dim());
+        list::empty(buf, inner, why, theme);
         return;
     }
-    let offset = window(t.cursor, t.offset, inner.height as usize, t.rows.len());
     let tag_w: u16 = if inner.width >= 60 { 12 } else { 0 };
     let size_w: u16 = 10;
-    for (i, row) in t
-        .rows
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(inner.height as usize)
-    {
-        let y = inner.y + (i - offset) as u16;
-        draw_row(
-            report,
-            state,
-            row,
-            i == t.cursor,
-            focused,
-            Rect::new(inner.x, y, inner.width, 1),
-            tag_w,
-            size_w,
-            theme,
-            buf,
-        );
-    }
+    list::draw(
+        buf,
+        inner,
+        t.rows.len(),
+        state.pos(Pane::Files),
+        focused,
+        theme,
+        |buf, i, area, style| {
+            draw_row(
+                report, state, &t.rows[i], area, style, tag_w, size_w, theme, buf,
+            );
+        },
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -91,9 +84,8 @@ fn draw_row(
     report: &Report,
     state: &ViewState,
     row: &Row,
-    selected: bool,
-    focused: bool,
     area: Rect,
+    row_style: Style,
     tag_w: u16,
     size_w: u16,
     theme: Theme,
@@ -102,12 +94,6 @@ fn draw_row(
     let layer = state.layer as u32;
     let view = state.tree.node_view(report, layer, row.node);
     let node = report.image.tree.node(row.node);
-    let row_style = if selected {
-        theme.selected(focused)
-    } else {
-        Style::new()
-    };
-    buf.set_style(area, row_style);
     let state_style = theme.state(view.state).patch(row_style);
     let mut x = area.x;
     put(

@@ -4,29 +4,15 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 
-use super::state::{Pane, ViewState, window};
-use super::theme::{Theme, put, put_right, size, wrap};
+use super::action::Pane;
+use super::layout::findings_split;
+use super::list;
+use super::state::ViewState;
+use super::theme::{Theme, put, put_right, size};
 use crate::findings::{Finding, Severity};
 use crate::model::short_step;
 use crate::report::Report;
-
-/// Rows of the list: the top part of the pane; the selected finding's text goes below.
-pub fn rows_area(area: Rect) -> Rect {
-    let inner = super::layout::inner(area);
-    let detail = detail_height(inner.height);
-    Rect::new(
-        inner.x,
-        inner.y,
-        inner.width,
-        inner.height.saturating_sub(detail),
-    )
-}
-
-fn detail_height(inner: u16) -> u16 {
-    if inner < 6 { 0 } else { (inner / 2).min(12) }
-}
 
 fn letter(s: Severity) -> &'static str {
     match s {
@@ -45,121 +31,59 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
         return;
     }
     if report.findings.is_empty() {
-        put(
-            buf,
-            inner.x + 1,
-            inner.y,
-            inner.width.saturating_sub(1),
-            "No findings.",
-            Style::new(),
-        );
+        list::empty(buf, inner, "No findings.", theme);
         return;
     }
-    let rows = rows_area(area);
-    let pos = state.findings;
-    let offset = window(
-        pos.cursor,
-        pos.offset,
-        rows.height as usize,
-        report.findings.len(),
-    );
+    let split = findings_split(area);
+    let rows = split.rows;
     // Rule ids in full when the pane is wide enough to keep room for the message.
     let rule_w: u16 = if rows.width >= 100 { 22 } else { 14 };
-    for (i, f) in report
-        .findings
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(rows.height as usize)
-    {
-        let y = rows.y + (i - offset) as u16;
-        let selected = i == pos.cursor;
-        let row_style = if selected {
-            theme.selected(focused)
-        } else {
-            Style::new()
-        };
-        buf.set_style(Rect::new(rows.x, y, rows.width, 1), row_style);
-        put(
-            buf,
-            rows.x + 1,
-            y,
-            1,
-            letter(f.severity),
-            theme.severity(f.severity).patch(row_style),
-        );
-        put(buf, rows.x + 3, y, rule_w, f.rule, row_style);
-        let layer = f.layer.map(|l| format!("L{l}")).unwrap_or_default();
-        let x = rows.x + 3 + rule_w;
-        put_right(buf, x + 4, y, &layer, row_style);
-        put_right(buf, x + 14, y, &size(f.bytes), row_style);
-        put(
-            buf,
-            x + 16,
-            y,
-            rows.width.saturating_sub(x + 16 - rows.x),
-            &f.message,
-            row_style,
-        );
-    }
-    // The selected finding in full.
-    let detail = Rect::new(
-        inner.x,
-        rows.bottom(),
-        inner.width,
-        inner.bottom() - rows.bottom(),
-    );
-    if detail.height < 2 {
-        return;
-    }
-    let Some(f) = report.findings.get(pos.cursor) else {
-        return;
-    };
-    put(
+    let pos = state.pos(Pane::Findings);
+    list::draw(
         buf,
-        detail.x,
-        detail.y,
-        detail.width,
-        &"─".repeat(detail.width as usize),
-        theme.dim(),
+        rows,
+        report.findings.len(),
+        pos,
+        focused,
+        theme,
+        |buf, i, row, style| {
+            let f = &report.findings[i];
+            let y = row.y;
+            let severity = theme.severity(f.severity).patch(style);
+            put(buf, rows.x + 1, y, 1, letter(f.severity), severity);
+            put(buf, rows.x + 3, y, rule_w, f.rule, style);
+            let layer = f.layer.map(|l| format!("L{l}")).unwrap_or_default();
+            let x = rows.x + 3 + rule_w;
+            put_right(buf, x + 4, y, &layer, style);
+            put_right(buf, x + 14, y, &size(f.bytes), style);
+            let message_w = rows.width.saturating_sub(x + 16 - rows.x);
+            put(buf, x + 16, y, message_w, &f.message, style);
+        },
     );
-    let lines = detail_lines(f, detail.width.saturating_sub(2) as usize);
-    for (k, (text, style)) in lines.iter().take(detail.height as usize - 1).enumerate() {
-        let style = if *style { theme.dim() } else { Style::new() };
-        put(
-            buf,
-            detail.x + 1,
-            detail.y + 1 + k as u16,
-            detail.width.saturating_sub(2),
-            text,
-            style,
-        );
+    if let Some(f) = report.findings.get(pos.cursor) {
+        list::detail(buf, split.detail, &detail_lines(f), theme);
     }
 }
 
-/// The selected finding as wrapped lines: (text, dim).
-fn detail_lines(f: &Finding, width: usize) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let mut add = |text: String, dim: bool| {
-        for line in wrap(&text, width) {
-            out.push((line, dim));
-        }
-    };
-    add(format!("{} [{}] {}", f.severity, f.rule, f.message), false);
-    // The fix first: on a small screen it is what must fit.
-    add(format!("fix: {}", f.fix), false);
+/// The selected finding in full: (text, dim).
+fn detail_lines(f: &Finding) -> Vec<(String, bool)> {
+    let mut out = vec![
+        (format!("{} [{}] {}", f.severity, f.rule, f.message), false),
+        // The fix first: on a small screen it is what must fit.
+        (format!("fix: {}", f.fix), false),
+    ];
     if let Some(step) = &f.created_by {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
-        add(format!("{layer}{}", short_step(step)), true);
+        out.push((format!("{layer}{}", short_step(step)), true));
     }
     for p in f.paths.iter().take(3) {
-        add(p.clone(), true);
+        out.push((p.clone(), true));
     }
     if f.path_count > 3 {
-        add(format!("... and {} more", f.path_count - 3), true);
+        out.push((format!("... and {} more", f.path_count - 3), true));
     }
     if !f.paths.is_empty() {
-        add("Enter: show in Files".into(), true);
+        out.push(("Enter: show in Files".into(), true));
     }
     out
 }

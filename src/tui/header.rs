@@ -7,13 +7,15 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use super::action::Action;
+use super::keys;
 use super::state::ViewState;
 use super::theme::{Theme, libc_name, size};
 use crate::findings::Severity;
 use crate::report::Report;
 
-pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
-    let theme = Theme { color: state.color };
+/// The header's lines, one fact group each; the layout gives it `layout::HEADER_LINES` rows.
+pub fn lines(report: &Report, theme: Theme) -> Vec<Line<'static>> {
     let image = &report.image;
     let facts = &report.facts;
     let mut platform = format!("{}/{}", image.os, image.architecture);
@@ -44,31 +46,38 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
         Span::raw(format!("{}  ", python(report))),
         label("findings "),
     ];
-    let mut parts = Vec::new();
-    for s in [Severity::Error, Severity::Warning, Severity::Info] {
+    for (k, s) in [Severity::Error, Severity::Warning, Severity::Info]
+        .into_iter()
+        .enumerate()
+    {
+        if k > 0 {
+            second.push(Span::raw(", "));
+        }
         let n = count(s);
-        parts.push(Span::styled(
-            format!("{n} {s}"),
-            if n > 0 {
-                theme.severity(s)
-            } else {
-                Style::new()
-            },
-        ));
-        parts.push(Span::raw(", "));
+        let style = if n > 0 {
+            theme.severity(s)
+        } else {
+            Style::new()
+        };
+        second.push(Span::styled(format!("{n} {s}"), style));
     }
-    parts.pop();
-    second.extend(parts);
-    second.push(Span::styled("   ? keys", theme.dim()));
-    first.render(Rect { height: 1, ..area }, buf);
-    Line::from(second).render(
-        Rect {
-            y: area.y + 1,
-            height: 1,
-            ..area
-        },
-        buf,
-    );
+    let help = keys::hint(&[Action::ToggleHelp]);
+    second.push(Span::styled(format!("   {help} keys"), theme.dim()));
+    vec![first, Line::from(second)]
+}
+
+pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
+    let theme = Theme { color: state.color };
+    for (line, y) in lines(report, theme).into_iter().zip(area.y..area.bottom()) {
+        line.render(
+            Rect {
+                y,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
+    }
 }
 
 /// The image's libc family and version.

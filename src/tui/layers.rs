@@ -4,59 +4,17 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 
-use super::state::{Pane, ViewState, window};
-use super::theme::{Theme, put, put_right, size, wrap};
+use super::action::Pane;
+use super::layout::{layer_header_lines, layer_rows};
+use super::list;
+use super::state::ViewState;
+use super::theme::{Theme, glyph, put, put_right, size, wrap};
 use crate::analysis::Category;
 use crate::report::Report;
 
-/// Lines under the list for the selected layer's step.
-fn step_lines(wide: bool) -> u16 {
-    if wide { 3 } else { 1 }
-}
-
 fn bar_width(wide: bool) -> u16 {
     if wide { 16 } else { 10 }
-}
-
-/// Lines above the list for column names (none on narrow screens, where rows are dearer).
-fn header_lines(wide: bool) -> u16 {
-    u16::from(wide)
-}
-
-/// The pane's height to show every layer.
-pub fn height_for(layers: u16, wide: bool) -> u16 {
-    layers + header_lines(wide) + step_lines(wide) + 2
-}
-
-/// Where the layer rows go inside the pane.
-pub fn rows_area(area: Rect, wide: bool) -> Rect {
-    let inner = super::layout::inner(area);
-    let top = header_lines(wide);
-    let below = step_lines(wide).min(inner.height.saturating_sub(top + 1));
-    Rect::new(
-        inner.x,
-        inner.y + top,
-        inner.width,
-        inner.height.saturating_sub(top + below),
-    )
-}
-
-/// A letter per category, so the bar reads without colour.
-pub fn glyph(c: Category) -> char {
-    match c {
-        Category::PipCache | Category::UvCache | Category::PoetryCache => 'p',
-        Category::Compilers => 'c',
-        Category::Headers => 'h',
-        Category::AptCache => 'a',
-        Category::Pycache => 'y',
-        Category::Wheels => 'w',
-        Category::StaticLibs => 's',
-        Category::Tests => 't',
-        Category::Docs => 'd',
-        Category::DebugInfo => 'g',
-    }
 }
 
 pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer, wide: bool) {
@@ -68,14 +26,14 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer, 
     if inner.height == 0 {
         return;
     }
-    let rows = rows_area(area, wide);
+    let rows = layer_rows(area, wide);
     let bar_w = bar_width(wide);
     // Columns: marker, index, size, bar, step.
     let x_size_end = inner.x + 1 + 3 + 1 + 9;
     let x_bar = x_size_end + 2;
     let x_step = x_bar + bar_w + 2;
     let step_w = inner.right().saturating_sub(x_step);
-    if header_lines(wide) > 0 {
+    if layer_header_lines(wide) > 0 {
         put(buf, inner.x + 1, inner.y, 3, "  #", theme.title());
         put_right(buf, x_size_end, inner.y, "size", theme.title());
         put(buf, x_bar, inner.y, bar_w, "by category", theme.title());
@@ -90,36 +48,23 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer, 
         .max()
         .unwrap_or(0)
         .max(1);
-    let offset = window(state.layer, state.layers_offset, rows.height as usize, n);
-    for (i, layer) in report
-        .image
-        .layers
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(rows.height as usize)
-    {
-        let y = rows.y + (i - offset) as u16;
-        let selected = i == state.layer;
-        let row_style = if selected {
-            theme.selected(focused)
-        } else {
-            Style::new()
-        };
-        buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
-        put(
-            buf,
-            inner.x,
-            y,
-            1,
-            if selected { ">" } else { " " },
-            row_style,
-        );
-        put_right(buf, inner.x + 4, y, &i.to_string(), row_style);
-        put_right(buf, x_size_end, y, &size(layer.size_bytes), row_style);
-        draw_bar(report, i, max, x_bar, y, bar_w, theme, buf);
-        put(buf, x_step, y, step_w, &layer.step(), row_style);
-    }
+    list::draw(
+        buf,
+        rows,
+        n,
+        state.pos(Pane::Layers),
+        focused,
+        theme,
+        |buf, i, row, style| {
+            let layer = &report.image.layers[i];
+            let marker = if i == state.layer { ">" } else { " " };
+            put(buf, inner.x, row.y, 1, marker, style);
+            put_right(buf, inner.x + 4, row.y, &i.to_string(), style);
+            put_right(buf, x_size_end, row.y, &size(layer.size_bytes), style);
+            draw_bar(report, i, max, x_bar, row.y, bar_w, theme, buf);
+            put(buf, x_step, row.y, step_w, &layer.step(), style);
+        },
+    );
     // The selected layer's whole step, wrapped.
     let below = inner.bottom().saturating_sub(rows.bottom());
     if below > 0 {

@@ -1,10 +1,19 @@
 //! The interactive explorer behind `pydive IMAGE` and `pydive demo` on a terminal. It sits at
 //! the end of the flow, beside the report writers: it reads the finished `Report` and computes
-//! nothing of its own. Keys become `Action`s (`keys`), actions change the `ViewState` through
-//! one pure function (`state::update`), and each frame is drawn from `(&Report, &ViewState)`
-//! alone, one file per pane. `terminal` owns the real terminal: raw mode, the alternate screen,
+//! nothing of its own. Inside, it is one-way too:
+//!
+//! ```text
+//! action (Pane, Action) <- keys (the one key table: events, the ? overlay, the README)
+//!   <- layout (pure geometry) <- state (ViewState) <- lists, describe (queries)
+//!   <- update (the one way state changes) ... and the panes, which only read state
+//! ```
+//!
+//! Each frame is drawn from `(&Report, &ViewState)` alone, one file per pane, every list
+//! through `list::draw`. `terminal` owns the real terminal: raw mode, the alternate screen,
 //! the mouse, and putting all of it back on every way out.
 
+pub mod action;
+pub mod describe;
 pub mod details;
 pub mod files;
 pub mod findings;
@@ -13,24 +22,29 @@ pub mod help;
 pub mod keys;
 pub mod layers;
 pub mod layout;
+pub mod list;
+pub mod lists;
 pub mod packages;
 pub mod state;
 pub mod status;
 pub mod terminal;
 pub mod theme;
 pub mod tree_view;
+pub mod update;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::report::Report;
-pub use state::{Action, Pane, ViewState, update};
+pub use action::{Action, Pane};
+pub use state::ViewState;
 pub use terminal::run;
 use theme::{Theme, put, put_right, size};
+pub use update::update;
 
 /// Draws the whole screen. A pure function of the report and the state.
 pub fn draw(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
-    let a = layout::areas(area, state, report);
+    let a = state.areas_in(area, report);
     if a.too_small {
         let note = format!(
             "pydive needs a terminal of at least {}x{} (this one is {}x{})",

@@ -1,58 +1,101 @@
 //! The status line: the path filter while it is typed (and why a pattern does not compile),
-//! else a note from the last action, else the keys that matter in the focused pane.
+//! else a note from the last action, else the keys that matter in the focused pane, named
+//! from the key table.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::state::{Pane, ViewState};
+use super::action::{Action, Pane};
+use super::keys::{self, When};
+use super::state::ViewState;
 use super::theme::{Theme, put};
+
+/// The hints of a pane: the actions (whose keys the table names) and a word for them.
+fn hints(pane: Pane) -> &'static [(&'static [Action], &'static str)] {
+    use Action as A;
+    const PANES: (&[Action], &str) = (&[A::FocusNext], "panes");
+    const FILTER: (&[Action], &str) = (&[A::StartFilter], "filter");
+    const KEYS: (&[Action], &str) = (&[A::ToggleHelp], "keys");
+    const QUIT: (&[Action], &str) = (&[A::Quit], "quit");
+    match pane {
+        Pane::Layers => &[
+            (&[A::Up, A::Down], "layer"),
+            (&[A::Activate], "files"),
+            (&[A::PrevLayer, A::NextLayer], "layer"),
+            (&[A::ToggleMode], "mode"),
+            PANES,
+            FILTER,
+            KEYS,
+            QUIT,
+        ],
+        Pane::Files => &[
+            (&[A::Up, A::Down], "move"),
+            (&[A::Left, A::Right], "fold"),
+            (&[A::ToggleMode], "mode"),
+            (&[A::ToggleSort], "sort"),
+            (&[A::ToggleUnchanged], "unchanged"),
+            (&[A::CycleMinSize], "min size"),
+            FILTER,
+            KEYS,
+            QUIT,
+        ],
+        Pane::Findings => &[
+            (&[A::Up, A::Down], "finding"),
+            (&[A::Activate], "go to file"),
+            PANES,
+            KEYS,
+            QUIT,
+        ],
+        Pane::Packages => &[
+            (&[A::Up, A::Down], "package"),
+            (&[A::Activate], "go to files"),
+            PANES,
+            KEYS,
+            QUIT,
+        ],
+        Pane::Details => &[(&[A::Up, A::Down], "scroll"), PANES, KEYS, QUIT],
+    }
+}
+
+/// The status line's text for a pane's keys.
+pub fn hint_line(pane: Pane) -> String {
+    let mut line = String::new();
+    for (actions, word) in hints(pane) {
+        line.push_str(&format!(" {} {word} ", keys::hint(actions)));
+    }
+    line.trim_end().to_string()
+}
 
 pub fn render(state: &ViewState, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: state.color };
     if let Some(input) = &state.filter_input {
-        let mut text = format!(" /{input}▏");
+        let text = format!(" /{input}▏");
         let used = put(buf, area.x, area.y, area.width, &text, Style::new());
-        text = match &state.tree.pattern_error {
-            Some(e) => format!("  {e}"),
-            None => "  Enter keep · Esc drop".to_string(),
+        let (text, style) = match &state.tree.pattern_error {
+            Some(e) => (format!("  {e}"), theme.error()),
+            None => {
+                let key = |a| keys::first_key(&a, When::Typing).map(keys::name);
+                let keep = key(Action::FilterAccept).unwrap_or_default();
+                let drop = key(Action::FilterCancel).unwrap_or_default();
+                (format!("  {keep} keep · {drop} drop"), theme.dim())
+            }
         };
-        let style = if state.tree.pattern_error.is_some() {
-            theme.error()
-        } else {
-            theme.dim()
-        };
-        put(
-            buf,
-            area.x + used,
-            area.y,
-            area.width.saturating_sub(used),
-            &text,
-            style,
-        );
+        let rest = area.width.saturating_sub(used);
+        put(buf, area.x + used, area.y, rest, &text, style);
         return;
     }
     if let Some(note) = &state.note {
-        put(
-            buf,
-            area.x,
-            area.y,
-            area.width,
-            &format!(" {note}"),
-            theme.error(),
-        );
+        let text = format!(" {note}");
+        put(buf, area.x, area.y, area.width, &text, theme.error());
         return;
     }
-    let keys = match state.focus {
-        Pane::Layers => {
-            " ↑↓ layer  Enter files  [ ] layer  m mode  Tab panes  / filter  ? keys  q quit"
-        }
-        Pane::Files => {
-            " ↑↓ move  ←→ fold  m mode  s sort  u unchanged  f min size  / filter  ? keys  q quit"
-        }
-        Pane::Findings => " ↑↓ finding  Enter go to file  Tab panes  ? keys  q quit",
-        Pane::Packages => " ↑↓ package  Enter go to files  Tab panes  ? keys  q quit",
-        Pane::Details => " ↑↓ scroll  Tab panes  ? keys  q quit",
-    };
-    put(buf, area.x, area.y, area.width, keys, theme.dim());
+    put(
+        buf,
+        area.x,
+        area.y,
+        area.width,
+        &hint_line(state.focus),
+        theme.dim(),
+    );
 }

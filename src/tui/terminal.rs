@@ -22,8 +22,10 @@ use ratatui::backend::CrosstermBackend;
 use signal_hook::SigId;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+use super::action::Action;
 use super::keys::action_for;
-use super::state::{Action, ViewState, update};
+use super::state::ViewState;
+use super::update::update;
 use crate::report::Report;
 use crate::source::Counters;
 

@@ -102,6 +102,22 @@ fn category_color(c: Category) -> Color {
     }
 }
 
+/// A letter per category, so the bar reads without colour.
+pub fn glyph(c: Category) -> char {
+    match c {
+        Category::PipCache | Category::UvCache | Category::PoetryCache => 'p',
+        Category::Compilers => 'c',
+        Category::Headers => 'h',
+        Category::AptCache => 'a',
+        Category::Pycache => 'y',
+        Category::Wheels => 'w',
+        Category::StaticLibs => 's',
+        Category::Tests => 't',
+        Category::Docs => 'd',
+        Category::DebugInfo => 'g',
+    }
+}
+
 /// The letter of a state, for colour-blind users and `NO_COLOR`.
 pub fn state_letter(state: Option<State>) -> char {
     match state {

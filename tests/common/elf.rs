@@ -1,6 +1,7 @@
 //! Real ELF files for test images: compiled at test time by the machine's toolchains (`cc`,
 //! `musl-gcc`, `aarch64-linux-gnu-gcc`, zig for a chosen glibc version) or copied from the
-//! machine. `.ci/run` installs the toolchains.
+//! machine. `.ci/run` installs the toolchains; tests that use any but `cc` live in `ext_`
+//! binaries and ask for it with `toolchain` and `services::need` first.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,6 +53,14 @@ pub const CC: &[&str] = &["cc", "-Wl,--no-as-needed"];
 pub const MUSL: &[&str] = &["musl-gcc", "-Wl,--no-as-needed"];
 pub const AARCH64: &[&str] = &["aarch64-linux-gnu-gcc", "-Wl,--no-as-needed"];
 pub const ZIG: &[&str] = &["python3", "-m", "ziglang", "cc"];
+
+/// Whether a compiler command runs here, for `services::need`: the tests in `ext_` binaries
+/// ask before they use any toolchain but `CC`.
+pub fn toolchain(compiler: &[&str]) -> Result<(), String> {
+    let mut command = compiler.to_vec();
+    command.push("--version");
+    super::services::runs(&command)
+}
 
 /// A file of this machine, e.g. its own libc.
 pub fn host_file(path: &str) -> Vec<u8> {

@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod elf;
+pub mod linkage;
 pub mod services;
 
 use std::path::{Path, PathBuf};

@@ -3,8 +3,11 @@
 //! removed again), a Podman API service on vfs storage, and Debian's `docker-registry`, with
 //! images pushed by skopeo. Each test starts what it needs and everything stops when dropped.
 //!
-//! A test that needs a service it cannot have fails with the reason under `CI=true`, and
-//! otherwise passes after printing a visible note (see `.config/nextest.toml`).
+//! Tests that need a tool or service beyond the Rust toolchain and the C compiler live in
+//! `tests/ext_*.rs` and get each one through [`need`]. Plain `cargo nextest run` leaves those
+//! binaries out (nextest reports their tests as skipped); `./.ci/run` installs the tools and
+//! runs them with the `ci` profile, where a missing one fails the test, as it does under
+//! `CI=true`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,18 +17,30 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// The service, or `None` after a note (or a panic in CI) saying why it is missing.
+/// The tool or service, or `None` after a note saying why it is missing; where every test must
+/// run (`CI=true`, or nextest's `ci` profile that `./.ci/run` uses) a missing one panics.
 pub fn need<T>(what: &str, service: Result<T, String>) -> Option<T> {
     match service {
         Ok(s) => Some(s),
-        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{what} is required in CI (CI=true) but is not available: {why}")
-        }
+        Err(why) if must_run_everything() => panic!(
+            "{what} is required here (CI=true or the ci profile) but is not available: {why}; \
+             ./.ci/run installs it"
+        ),
         Err(why) => {
             eprintln!("NOTE: test skipped: {what} is not available here: {why}");
             None
         }
     }
+}
+
+fn must_run_everything() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("NEXTEST_PROFILE").is_ok_and(|p| p == "ci")
+}
+
+/// A command line that runs here (e.g. `["tmux", "-V"]`), for [`need`].
+pub fn runs(command: &[&str]) -> Result<(), String> {
+    run(Command::new(command[0]).args(&command[1..])).map(drop)
 }
 
 /// A name no other test (or test run) uses.

@@ -1,7 +1,9 @@
 //! The real binary in a real terminal: `pydive IMAGE` runs inside tmux, keys go in with
 //! `send-keys`, and the screen comes back with `capture-pane`. It navigates into a layer,
 //! filters, and quits; and the terminal is restored (normal screen, canonical mode) after
-//! `q`, Ctrl-C and SIGTERM. CI installs tmux; elsewhere the test says it skipped.
+//! `q`, Ctrl-C and SIGTERM. Needs tmux.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,7 +27,7 @@ sleep 600
 
 impl Tmux {
     /// Starts pydive on the demo image (written as a `docker save` tarball) in a new tmux
-    /// server of its own; None when tmux is not installed.
+    /// server of its own; None when tmux is missing.
     fn start(name: &str) -> Option<Tmux> {
         Tmux::start_on(name, |path| {
             pydive::demo::image()
@@ -41,14 +43,7 @@ impl Tmux {
 
     /// The same, with environment assignments (`NAME=value ...`) for pydive.
     fn start_with(name: &str, write: impl Fn(&std::path::Path), env: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must have tmux installed (.ci/run installs it)"
-            );
-            eprintln!("note: tmux is not installed; skipping the terminal test");
-            return None;
-        }
+        common::services::need("tmux", common::services::runs(&["tmux", "-V"]))?;
         let dir = tempfile::tempdir().unwrap();
         let image = dir.path().join("image.tar");
         write(&image);

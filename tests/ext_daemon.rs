@@ -2,6 +2,7 @@
 //! machine's Docker daemon and into a Podman service of the test's own, read back through
 //! `docker-daemon:` (and bare names), and removed again. A daemon that is missing, refuses the
 //! connection or lacks the image gives one line that says what to do.
+//! Needs the Docker daemon (and its `docker` command), podman, docker-registry and skopeo.
 
 mod common;
 

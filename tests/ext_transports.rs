@@ -1,5 +1,6 @@
 //! One image, five ways in: a `docker save` archive, an OCI layout, the Docker daemon, Podman
 //! and a registry all give the same JSON report, apart from the reference it names.
+//! Needs the Docker daemon (and its `docker` command), podman, docker-registry and skopeo.
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! a loopback port, images pushed by skopeo. Gzip and zstd layers, a multi-platform index,
 //! logins from the command line, config.json, Podman's auth file and a credential helper; the
 //! cache of verified blobs; and the errors users meet.
+//! Needs docker-registry, skopeo, htpasswd (apache2-utils) and openssl.
 
 mod common;
 

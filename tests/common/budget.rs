@@ -1,0 +1,106 @@
+//! Time and memory measured in the test process, for the hostile-input tests and the fuzz
+//! targets: a counting global allocator (current and peak bytes on the heap) and a helper that
+//! runs a closure and checks it stayed within a budget. The bounds are generous (seconds,
+//! hundreds of MiB) so that they catch runaway cost (minutes, gigabytes), not speed.
+//!
+//! Include it with `#[path = "common/budget.rs"] mod budget;` in a test binary that wants it:
+//! it installs the binary's global allocator.
+#![allow(dead_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                grew(new_size - layout.size());
+            } else {
+                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+fn grew(by: usize) {
+    let now = CURRENT.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What running something cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Cost {
+    pub elapsed: Duration,
+    /// The most heap in use at once beyond what was in use at the start.
+    pub peak_bytes: usize,
+}
+
+/// Runs `f` and measures its time and peak heap.
+pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Cost) {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let start = Instant::now();
+    let out = f();
+    let cost = Cost {
+        elapsed: start.elapsed(),
+        peak_bytes: PEAK.load(Ordering::Relaxed).saturating_sub(base),
+    };
+    (out, cost)
+}
+
+/// The budget of one hostile input: what a 10 kB input may never cost.
+pub const TIME: Duration = Duration::from_secs(5);
+pub const MEMORY: usize = 256 << 20;
+
+/// Runs `f`, and fails the test if it took more than the budget's time or memory.
+pub fn within_budget<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    within(what, TIME, MEMORY, f)
+}
+
+pub fn within<T>(what: &str, time: Duration, memory: usize, f: impl FnOnce() -> T) -> T {
+    let (out, cost) = measure(f);
+    assert!(
+        cost.elapsed <= time,
+        "{what}: took {:?}, more than {time:?}",
+        cost.elapsed
+    );
+    assert!(
+        cost.peak_bytes <= memory,
+        "{what}: used {} MiB of heap, more than {} MiB",
+        cost.peak_bytes >> 20,
+        memory >> 20
+    );
+    out
+}

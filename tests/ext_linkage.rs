@@ -1,0 +1,329 @@
+//! Will it load? The linkage audit on images whose ELF files need more than `cc` to build:
+//! musl libraries and programs (musl-gcc, and its loader copied from this machine), a library
+//! that needs a newer glibc (zig, for a chosen glibc version) and an aarch64 wheel (an aarch64
+//! cross compiler). Needs musl-tools, gcc-aarch64-linux-gnu and zig (PyPI's `ziglang`).
+
+mod common;
+
+use std::process::Command;
+
+use common::elf::{
+    AARCH64, CC, EXTENSION, MAIN, MUSL, ZIG, compile, compile_in, host_file, host_glibc, toolchain,
+};
+use common::linkage::{SITE, compatibility, elf, extension, glibc_base, one, pip_install};
+use common::services::need;
+use common::{findings, json_for};
+use pydive::fixture::{Entry, Image, Layer};
+use serde_json::Value;
+
+/// An Alpine-like base: this machine's musl as the loader, a musl-built Python.
+fn musl_base() -> Layer {
+    Layer::new(
+        "/bin/sh -c #(nop) ADD file:alpine-rootfs in / ",
+        vec![
+            Entry::dir("etc"),
+            Entry::file(
+                "etc/os-release",
+                "PRETTY_NAME=\"Alpine Linux v3.19\"\nID=alpine\n",
+            ),
+            Entry::file("etc/alpine-release", "3.19.1\n"),
+            Entry::dir("lib"),
+            Entry::exec(
+                "lib/ld-musl-x86_64.so.1",
+                host_file("/lib/ld-musl-x86_64.so.1"),
+            ),
+            Entry::symlink("lib/libc.musl-x86_64.so.1", "ld-musl-x86_64.so.1"),
+            Entry::dir("usr/local/bin"),
+            Entry::exec("usr/local/bin/python3.11", compile(MUSL, MAIN, &[])),
+        ],
+    )
+}
+
+#[test]
+fn a_musllinux_extension_in_a_glibc_image() {
+    let Some(()) = need("musl-gcc", toolchain(MUSL)) else {
+        return;
+    };
+    // musllinux wheels need `libc.musl-x86_64.so.1`: link against a musl libc of that SONAME.
+    let dir = tempfile::tempdir().unwrap();
+    compile_in(
+        dir.path(),
+        MUSL,
+        "void musl_stub(void) {}\n",
+        &[
+            "-shared",
+            "-fPIC",
+            "-nostdlib",
+            "-Wl,-soname,libc.musl-x86_64.so.1",
+        ],
+        "libc.musl-x86_64.so.1",
+    );
+    let ext = compile_in(
+        dir.path(),
+        MUSL,
+        EXTENSION,
+        &["-shared", "-fPIC", "-nostdlib", "./libc.musl-x86_64.so.1"],
+        "ext.so",
+    );
+    let image = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "RUN pip install --platform musllinux_1_1_x86_64 --only-binary=:all: --target /usr/local/lib/python3.11/site-packages muslthing",
+            "muslthing",
+            "2.0",
+            &["cp311-cp311-musllinux_1_1_x86_64"],
+            vec![(
+                "muslthing/_core.cpython-311-x86_64-linux-musl.so".into(),
+                ext,
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    let f = one(&report, "musl-in-glibc-image");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["layer"], 1);
+    assert!(
+        f["created_by"]
+            .as_str()
+            .unwrap()
+            .contains("musllinux_1_1_x86_64")
+    );
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/muslthing/_core.cpython-311-x86_64-linux-musl.so"
+        )])
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("libc.musl-x86_64.so.1"),
+        "{f:#}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains("muslthing 2.0"),
+        "{f:#}"
+    );
+    assert_eq!(
+        elf(&report, f["paths"][0].as_str().unwrap())["libc"],
+        "musl"
+    );
+    // The same wheel's tags and ABI tag are flagged by their own rules; the missing musl
+    // libc is not reported a second time as an unresolved library.
+    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
+    assert_eq!(findings(&report, "abi-mismatch").len(), 1);
+    assert!(findings(&report, "unresolved-library").is_empty());
+}
+
+#[test]
+fn a_library_that_needs_a_newer_glibc() {
+    let Some(()) = need("zig (python3 -m ziglang)", toolchain(ZIG)) else {
+        return;
+    };
+    let want = "2.38";
+    let ext = compile(
+        ZIG,
+        "#include <string.h>\nsize_t copy(char *d, const char *s) { return strlcpy(d, s, 8); }\n",
+        &[
+            "-target",
+            &format!("x86_64-linux-gnu.{want}"),
+            "-shared",
+            "-fPIC",
+            "-O2",
+        ],
+    );
+    let image = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "RUN pip install newthing",
+            "newthing",
+            "3.0",
+            &["cp311-cp311-manylinux_2_38_x86_64"],
+            vec![("newthing/_x.cpython-311-x86_64-linux-gnu.so".into(), ext)],
+        ),
+    ]);
+    let report = json_for(&image);
+    let f = one(&report, "glibc-too-new");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("GLIBC_{want}"))
+            && message.contains("strlcpy")
+            && message.contains(&format!("glibc {}", host_glibc())),
+        "{message}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("newthing 3.0"));
+    assert_eq!(
+        elf(
+            &report,
+            &format!("/{SITE}/newthing/_x.cpython-311-x86_64-linux-gnu.so")
+        )["glibc_floor"],
+        want
+    );
+    let tag = one(&report, "wheel-tag-mismatch");
+    assert!(
+        tag["message"]
+            .as_str()
+            .unwrap()
+            .contains("manylinux_2_38_x86_64")
+    );
+}
+
+#[test]
+fn an_aarch64_wheel_in_an_amd64_image() {
+    let Some(()) = need("aarch64-linux-gnu-gcc", toolchain(AARCH64)) else {
+        return;
+    };
+    let arm = extension(AARCH64);
+    let mut install = pip_install(
+        "RUN pip install --platform manylinux2014_aarch64 armthing",
+        "armthing",
+        "1.0",
+        &["cp311-cp311-manylinux2014_aarch64"],
+        vec![(
+            "armthing/_a.cpython-311-aarch64-linux-gnu.so".into(),
+            arm.clone(),
+        )],
+    );
+    // A cross toolchain's sysroot is meant to hold another architecture's files.
+    install
+        .entries
+        .push(Entry::exec("usr/aarch64-linux-gnu/lib/libcross.so", arm));
+    let report = json_for(&Image::new(vec![glibc_base(), install]));
+    let f = one(&report, "arch-mismatch");
+    assert_eq!(
+        f["paths"],
+        serde_json::json!([format!(
+            "/{SITE}/armthing/_a.cpython-311-aarch64-linux-gnu.so"
+        )])
+    );
+    assert!(
+        f["message"].as_str().unwrap().contains("aarch64")
+            && f["message"].as_str().unwrap().contains("linux/amd64")
+    );
+    assert!(f["fix"].as_str().unwrap().contains("armthing 1.0"));
+    assert_eq!(
+        elf(&report, "/usr/aarch64-linux-gnu/lib/libcross.so")["machine"],
+        "aarch64"
+    );
+    // Its wheel tag is the other architecture's too.
+    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
+    assert!(findings(&report, "unresolved-library").is_empty());
+}
+
+#[test]
+fn a_glibc_wheel_in_a_musl_image() {
+    let Some(()) = need("musl-gcc", toolchain(MUSL)) else {
+        return;
+    };
+    let image = Image::new(vec![
+        musl_base(),
+        pip_install(
+            "RUN pip install gnuthing",
+            "gnuthing",
+            "5.0",
+            &["cp311-cp311-manylinux_2_17_x86_64"],
+            vec![(
+                "gnuthing/_g.cpython-311-x86_64-linux-gnu.so".into(),
+                extension(CC),
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(report["libc"]["family"], "musl");
+    let f = one(&report, "glibc-in-musl-image");
+    assert!(
+        f["message"].as_str().unwrap().contains("libc.so.6"),
+        "{f:#}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("gnuthing 5.0"));
+    assert_eq!(findings(&report, "wheel-tag-mismatch").len(), 1);
+}
+
+/// What the musl loader says of itself when run: "musl libc (x86_64)\nVersion 1.2.3".
+fn host_musl() -> String {
+    let out = Command::new("/lib/ld-musl-x86_64.so.1").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    text.lines()
+        .find_map(|l| l.strip_prefix("Version "))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_clean_musl_image_has_no_compatibility_finding() {
+    let Some(()) = need("musl-gcc", toolchain(MUSL)) else {
+        return;
+    };
+    let image = Image::new(vec![
+        musl_base(),
+        pip_install(
+            "RUN pip install alpinething",
+            "alpinething",
+            "1.0",
+            &["cp311-cp311-musllinux_1_1_x86_64"],
+            vec![(
+                "alpinething/_a.cpython-311-x86_64-linux-musl.so".into(),
+                extension(MUSL),
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+    assert_eq!(report["libc"]["family"], "musl");
+    assert_eq!(report["libc"]["version"], host_musl());
+    assert_eq!(report["python"]["interpreters"][0]["libc"], "musl");
+    let ext = elf(
+        &report,
+        &format!("/{SITE}/alpinething/_a.cpython-311-x86_64-linux-musl.so"),
+    );
+    assert_eq!(
+        ext["libc"], "musl",
+        "Debian's musl-gcc links plain libc.so, and the image has a musl loader"
+    );
+}
+
+#[test]
+fn a_musl_program_with_its_own_loader_in_a_glibc_image_is_fine() {
+    let Some(()) = need("musl-gcc", toolchain(MUSL)) else {
+        return;
+    };
+    // Debian's musl package: the musl loader beside glibc, and a program built with musl-gcc.
+    // It runs as a process of its own, so it loads; a musl *library* would not.
+    let mut base = glibc_base();
+    base.entries.extend([
+        Entry::dir("usr/lib/x86_64-linux-musl"),
+        Entry::exec(
+            "usr/lib/x86_64-linux-musl/libc.so",
+            host_file("/lib/ld-musl-x86_64.so.1"),
+        ),
+        Entry::symlink("usr/lib/ld-musl-x86_64.so.1", "x86_64-linux-musl/libc.so"),
+    ]);
+    let image = Image::new(vec![
+        base,
+        Layer::new(
+            "COPY tool /usr/local/bin/",
+            vec![Entry::exec(
+                "usr/local/bin/musl-tool",
+                compile(MUSL, MAIN, &[]),
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        compatibility(&report),
+        Vec::<&Value>::new(),
+        "{:#}",
+        report["findings"]
+    );
+    let tool = elf(&report, "/usr/local/bin/musl-tool");
+    assert_eq!(tool["libc"], "musl");
+    assert_eq!(tool["resolved"]["libc.so"], "/lib/ld-musl-x86_64.so.1");
+    assert_eq!(report["libc"]["family"], "glibc");
+}
