@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::markdown::{self, cell, code};
 use crate::ci::{JsonCi, JsonFindingStatus, JsonGateFinding, JsonRuleResult, JsonStatus};
 use crate::findings;
+use crate::printable::escape;
 
 /// Findings shown before a Markdown list folds into `<details>`.
 const SHOWN: usize = 10;
@@ -57,9 +58,9 @@ fn against(ci: &JsonCi) -> String {
 
 pub fn write_text(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", ci.verdict)?;
-    writeln!(out, "{}", against(ci))?;
+    writeln!(out, "{}", escape(&against(ci)))?;
     if let Some(diff) = &ci.diff {
-        writeln!(out, "{}", diff.headline)?;
+        writeln!(out, "{}", escape(&diff.headline))?;
     }
     if let Some(line) = projection(ci) {
         writeln!(out, "{line}")?;
@@ -81,7 +82,7 @@ pub fn write_text(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
             r.limit
         )?;
         if r.status != JsonStatus::Passed {
-            writeln!(out, "        {}", r.message)?;
+            writeln!(out, "        {}", escape(&r.message))?;
         }
     }
     if !ci.causes.is_empty() {
@@ -90,17 +91,17 @@ pub fn write_text(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
             let step = c
                 .step
                 .as_deref()
-                .map(|s| format!("  ({s})"))
+                .map(|s| format!("  ({})", escape(s)))
                 .unwrap_or_default();
             writeln!(
                 out,
                 "  {:<8} {:<36} {:>11}{step}",
                 c.kind,
-                c.name,
+                escape(&c.name),
                 crate::diff::signed_size(c.bytes)
             )?;
             if let Some(fix) = &c.fix {
-                writeln!(out, "           fix: {fix}")?;
+                writeln!(out, "           fix: {}", escape(fix))?;
             }
         }
     }
@@ -117,13 +118,13 @@ pub fn write_text(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
                 "  {:<7} {:<7}{new} [{}] {}",
                 finding_status(g.status),
                 f.severity.to_string(),
-                f.rule,
-                f.message
+                escape(&f.rule),
+                escape(&f.message)
             )?;
             if let Some(reason) = &g.ignored_because {
-                writeln!(out, "          ignored: {reason}")?;
+                writeln!(out, "          ignored: {}", escape(reason))?;
             } else if g.status == JsonFindingStatus::Fails {
-                writeln!(out, "          fix: {}", f.fix)?;
+                writeln!(out, "          fix: {}", escape(&f.fix))?;
             }
         }
     }
