@@ -367,10 +367,13 @@ fn causes(diff: &JsonDiff, new: &JsonReport) -> Vec<JsonCause> {
             .map(|l| crate::model::short_step(&l.created_by))
     };
     let mut out = Vec::new();
+    // Changes under 1 % of the growth explain nothing.
+    let growth = new.image.size_bytes as i64 - diff.old.size_bytes as i64;
+    let matters = |bytes: i64| bytes > 0 && bytes * 100 >= growth;
     let mut layers: Vec<_> = diff
         .layers
         .iter()
-        .filter(|l| l.status != JsonLayerStatus::Shared && l.delta() > 0)
+        .filter(|l| l.status != JsonLayerStatus::Shared && matters(l.delta()))
         .collect();
     layers.sort_by_key(|l| std::cmp::Reverse(l.delta()));
     for l in layers.into_iter().take(CAUSES) {
@@ -388,7 +391,7 @@ fn causes(diff: &JsonDiff, new: &JsonReport) -> Vec<JsonCause> {
     let mut categories: Vec<_> = diff
         .categories
         .iter()
-        .filter(|c| c.category != "total" && c.new_bytes > c.old_bytes)
+        .filter(|c| c.category != "total" && matters(c.new_bytes as i64 - c.old_bytes as i64))
         .collect();
     categories.sort_by_key(|c| std::cmp::Reverse(c.new_bytes - c.old_bytes));
     for c in categories.into_iter().take(CAUSES) {
@@ -411,7 +414,7 @@ fn causes(diff: &JsonDiff, new: &JsonReport) -> Vec<JsonCause> {
     for p in diff
         .packages
         .iter()
-        .filter(|p| p.new_bytes > p.old_bytes)
+        .filter(|p| matters(p.new_bytes as i64 - p.old_bytes as i64))
         .take(CAUSES)
     {
         let layer = new
