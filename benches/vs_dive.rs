@@ -4,7 +4,8 @@
 //! layout, with deletions and overwrites) is built once with the fixture builder and kept in
 //! `target/bench-images/`.
 //!
-//! Targets: pydive's wall time at most half of dive's; pydive's peak memory under 150 MB.
+//! Targets: pydive's wall time at most half of dive's; pydive's peak memory under 150 MB;
+//! `pydive ci` against a stored baseline report at most 1.1 times `pydive report`.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -156,11 +157,42 @@ fn main() {
             rss as f64 / 1e6
         );
     };
+    // The gate against a stored baseline: one analysis plus reading the baseline.
+    let scratch = tempfile::tempdir().unwrap();
+    let baseline = scratch.path().join("baseline.json");
+    let kept = Command::new(pydive)
+        .args(["report", "--format", "json", "--files", "-o"])
+        .arg(&baseline)
+        .arg(&image)
+        .status()
+        .unwrap();
+    assert!(kept.success());
+    let gate = best_of(RUNS, || {
+        let mut c = Command::new(pydive);
+        c.args([
+            "ci",
+            "--format",
+            "json",
+            "--rule",
+            "max-growth=10%",
+            "--baseline",
+        ])
+        .arg(&baseline)
+        .arg(&image)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .current_dir(scratch.path());
+        c
+    });
     row("floor: read the tarball once", floor);
     row("pydive report (digests verified)", verified);
     row("pydive report --no-verify", unverified);
+    row("pydive ci --baseline report.json", gate);
+    let ratio = gate.0.as_secs_f64() / verified.0.as_secs_f64();
+    println!(
+        "pydive ci / pydive report wall time: {ratio:.2} (target <= 1.10) {}",
+        if ratio <= 1.1 { "ok" } else { "MISSED" }
+    );
     if have("dive") {
-        let scratch = tempfile::tempdir().unwrap();
         let dive = best_of(RUNS, || {
             let mut c = Command::new("dive");
             c.args(["--source", "docker-archive"])
