@@ -3,8 +3,9 @@
 # a change to what they show, and commit the PNGs.
 #
 # A terminal shot runs pydive in a detached tmux server of its own, types keys into it, and
-# draws the captured screen (text and colour escapes) with scripts/ansi_to_png.py. To add a
-# picture, write a function that makes docs/images/NAME.png and list it in `shots` at the end.
+# draws the captured screen (text and colour escapes) with scripts/ansi_to_png.py. A page shot
+# opens an HTML report in headless Chromium at 1280x800. To add a picture, write a function
+# that makes docs/images/NAME.png and list it in `shots` at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=docs/images
@@ -18,6 +19,7 @@ command -v tmux >/dev/null || missing+=(tmux)
 "$python" -c 'import pyte' 2>/dev/null || missing+=(python3-pyte)
 "$python" -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || missing+=(fonts-dejavu-core)
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -64,5 +66,30 @@ explorer() {
   terminal_shot explorer 120 36 "$pydive demo" ']' ']'
 }
 
-shots=(explorer)
+# The explorer's treemap of the whole image as of the last layer.
+explorer_treemap() {
+  terminal_shot explorer-treemap 120 36 "$pydive demo" ']' ']' ']' ']' m t
+}
+
+# page_shot NAME HTML: a 1280x800 screenshot of the top of a page, as a reader first sees it.
+page_shot() {
+  local name=$1 html=$2 profile
+  profile=$(mktemp -d)
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+    --user-data-dir="$profile" --window-size=1280,800 \
+    --screenshot="$PWD/$out/$name.png" "file://$html" >/dev/null 2>&1
+  rm -rf "$profile"
+  echo "wrote $out/$name.png"
+}
+
+# The HTML report of the demo image.
+html_report() {
+  local dir
+  dir=$(mktemp -d)
+  "$pydive" demo --format html >"$dir/report.html"
+  page_shot html-report "$dir/report.html"
+  rm -rf "$dir"
+}
+
+shots=(explorer explorer_treemap html_report)
 for shot in "${shots[@]}"; do "$shot"; done

@@ -124,6 +124,19 @@ pub fn run(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Cache { clear, config } => cache(clear, config.as_ref())?,
+        Command::Scan(config) => return crate::scan::run(&config),
+        Command::ScanMerge { dirs, output } => {
+            let merged = crate::scan::merge::run(&dirs, &output)?;
+            eprintln!(
+                "pydive: merged {} images, {} image-platforms, {} layers, {} findings, {} packages into {}",
+                merged.images,
+                merged.platforms,
+                merged.layers,
+                merged.findings,
+                merged.packages,
+                output.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -161,13 +174,17 @@ pub fn load_with_progress(
     read: &ReadConfig,
     counters: Option<&Counters>,
 ) -> Result<Report> {
+    let content = crate::layer::ContentBudget::new(&read.limits);
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
         keep_content: &crate::analysis::wants_content,
+        limits: &read.limits,
+        content: &content,
         inspect_elf: true,
         fetch: &read.fetch,
         counters,
+        layers: None,
     };
     let image = source::read_image(source, &opts)?;
     Ok(Report::new(image))
@@ -180,42 +197,58 @@ fn cache(clear: bool, config: Option<&CacheConfig>) -> Result<()> {
     };
     let size = |bytes| humansize::format_size(bytes, humansize::BINARY);
     let mut out = io::stdout().lock();
+    let partial = |u: &cache::Usage| {
+        if u.partial == 0 {
+            String::new()
+        } else {
+            format!(
+                ", {} unfinished downloads ({})",
+                u.partial,
+                size(u.partial_bytes)
+            )
+        }
+    };
     if clear {
-        let (blobs, bytes) = cache::clear(config)?;
+        let held = cache::clear(config)?;
         writeln!(
             out,
-            "removed {blobs} blobs ({}) from {}",
-            size(bytes),
+            "removed {} blobs ({}){} from {}",
+            held.blobs,
+            size(held.bytes),
+            partial(&held),
             config.dir.display()
         )?;
     } else {
-        let (blobs, bytes) = cache::usage(config)?;
+        let held = cache::usage(config)?;
         writeln!(
             out,
-            "{}: {blobs} blobs, {} (limit {}, PYDIVE_CACHE_MAX)",
+            "{}: {} blobs, {}{} (limit {}, PYDIVE_CACHE_MAX)",
             config.dir.display(),
-            size(bytes),
+            held.blobs,
+            size(held.bytes),
+            partial(&held),
             size(config.max_bytes)
         )?;
     }
     Ok(())
 }
 
-/// Writes to a file, or to standard output.
+/// Writes to a file, or to standard output; an error names where.
 fn emit(output: Option<&Path>, write: impl Fn(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     match output {
         Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let shown = || format!("cannot write {}", path.display());
+            let file = File::create(path).with_context(shown)?;
             let mut out = BufWriter::new(file);
-            write(&mut out)?;
-            out.flush()?;
+            write(&mut out).with_context(shown)?;
+            out.flush().with_context(shown)?;
         }
         None => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            write(&mut out)?;
-            out.flush()?;
+            let shown = "cannot write to standard output";
+            write(&mut out).context(shown)?;
+            out.flush().context(shown)?;
         }
     }
     Ok(())

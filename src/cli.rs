@@ -2,12 +2,13 @@
 //! downstream parses a string.
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::findings::Severity;
+use crate::limits::Limits;
 use crate::report::Format;
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{Credentials, FetchOptions, Password, Platform, PullPolicy, Transport};
@@ -31,7 +32,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Sub {
-    /// The full analysis as text, JSON or Markdown.
+    /// The full analysis as text, JSON, Markdown or one self-contained HTML page.
     Report {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
@@ -110,10 +111,71 @@ enum Sub {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
+    /// Scan many images, one shard's share: a file of references, a registry's catalog or a
+    /// pod list; `pydive scan merge` turns the outputs of every shard into tables.
+    Scan(ScanArgs),
     /// Show or empty the cache of layers downloaded from registries.
     Cache {
         #[command(subcommand)]
         action: Option<CacheAction>,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "SOURCE: a file of image references, one a line (docker://REGISTRY/REPO:TAG, or any IMAGE pydive reads); registry:HOST[/PREFIX] (the registry's catalog and tags); or the JSON of `kubectl get pods -A -o json`.\n\nExit codes: 0 done (an image that failed is a row), 2 the shard cannot be done, 75 a registry was unreachable or rate limiting beyond --retry-budget (run it again: it carries on)."
+)]
+struct ScanArgs {
+    #[command(subcommand)]
+    merge: Option<ScanSub>,
+    /// What to scan.
+    #[arg(required = true)]
+    source: Option<String>,
+    /// The output directory (reports/, rows/, stats/); shards may share it.
+    #[arg(long, short, required = true)]
+    output: Option<PathBuf>,
+    /// This run's shard, I/N counting from 0 [default: from JOB_COMPLETION_INDEX, or GitLab's
+    /// CI_NODE_INDEX/CI_NODE_TOTAL, else the whole list].
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// The number of shards, with JOB_COMPLETION_INDEX [default: JOB_COMPLETIONS].
+    #[arg(long, value_name = "N")]
+    shards: Option<u32>,
+    /// Reuse the reports of an earlier scan's output for the digests it analysed.
+    #[arg(long, value_name = "DIR")]
+    previous: Option<PathBuf>,
+    /// The run every row is tagged with [default: PYDIVE_RUN_ID, GITHUB_RUN_ID, CI_PIPELINE_ID,
+    /// else today's date].
+    #[arg(long)]
+    run_id: Option<String>,
+    /// Images read at once.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Layers downloaded at once, over all images.
+    #[arg(long, default_value_t = 4)]
+    downloads: usize,
+    /// How long to wait, in all, for registries that rate limit or do not answer (30s, 10m, 1h).
+    #[arg(long, default_value = "10m")]
+    retry_budget: String,
+    /// Exit with 2 when an image could not be scanned.
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ScanSub {
+    /// Merge scan outputs into JSON Lines tables and summary.md.
+    Merge {
+        /// Scan output directories (every shard's, of one run or several).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the tables.
+        #[arg(long, short)]
+        output: PathBuf,
     },
 }
 
@@ -164,6 +226,11 @@ struct ReadArgs {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Change a limit on what an image may cost, e.g. `--limit tar-header=1M` or
+    /// `--limit read-timeout=5m` (repeatable; see the README for every limit and its default;
+    /// also PYDIVE_LIMITS=KEY=VALUE,...).
+    #[arg(long = "limit", global = true, value_name = "KEY=VALUE")]
+    limits: Vec<String>,
 }
 
 /// Output formats of `pydive ci`.
@@ -233,6 +300,8 @@ impl FailOn {
 pub struct ReadConfig {
     pub verify: bool,
     pub platform: Platform,
+    /// What an image may cost (`--limit`, `PYDIVE_LIMITS`).
+    pub limits: Limits,
     /// Daemon, registry, cache and progress settings.
     pub fetch: FetchOptions,
 }
@@ -243,6 +312,7 @@ impl Default for ReadConfig {
         ReadConfig {
             verify: true,
             platform: Platform::host(),
+            limits: Limits::default(),
             fetch: FetchOptions::default(),
         }
     }
@@ -292,6 +362,10 @@ pub enum Command {
     },
     /// The demo image: explored, or printed in `format`.
     Demo { format: Option<Format> },
+    /// `pydive scan`: one shard of a fleet.
+    Scan(crate::scan::ScanConfig),
+    /// `pydive scan merge`.
+    ScanMerge { dirs: Vec<PathBuf>, output: PathBuf },
     /// `pydive cache [info|clear]`; `None` when there is no cache directory.
     Cache {
         clear: bool,
@@ -312,6 +386,7 @@ impl ReadArgs {
             insecure: self.insecure || before.insecure,
             no_cache: self.no_cache || before.no_cache,
             quiet: self.quiet || before.quiet,
+            limits: [before.limits, self.limits].concat(),
         }
     }
 
@@ -344,6 +419,7 @@ impl ReadArgs {
         };
         Ok(ReadConfig {
             verify: !self.no_verify,
+            limits: Limits::from_env_and_flags(&self.limits)?,
             platform: match &self.platform {
                 Some(p) => Platform::parse(p)?,
                 None => Platform::host(),
@@ -357,10 +433,62 @@ impl ReadArgs {
                 },
                 credentials,
                 insecure: self.insecure,
-                cache: if self.no_cache { None } else { cache_config()? },
+                // Only registry reads use the cache: PYDIVE_CACHE_MAX is checked when it counts.
+                cache: if self.no_cache || !matches!(source, Transport::Registry(_)) {
+                    None
+                } else {
+                    cache_config()?
+                },
                 progress: !self.quiet && std::io::stderr().is_terminal(),
             },
         })
+    }
+}
+
+/// Refuses an `--output` that is the image being read, or inside its OCI layout: pydive never
+/// writes into the image's source.
+fn check_output(output: Option<&Path>, source: &Transport) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(output), Some(input)) = (output, source_path(source)) else {
+        return Ok(());
+    };
+    let refuse = || {
+        anyhow::anyhow!(
+            "--output {} is the image being read ({}); refusing to overwrite it",
+            output.display(),
+            input.display()
+        )
+    };
+    if let (Ok(out), Ok(image)) = (std::fs::metadata(output), std::fs::metadata(input)) {
+        if out.dev() == image.dev() && out.ino() == image.ino() {
+            return Err(refuse());
+        }
+    }
+    if input.is_dir() {
+        let parent = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let (Ok(dir), Ok(parent)) = (std::fs::canonicalize(input), std::fs::canonicalize(parent))
+        {
+            if parent.starts_with(&dir) {
+                return Err(refuse());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file or directory an image is read from, when it is one.
+fn source_path(source: &Transport) -> Option<&Path> {
+    match source {
+        Transport::DockerArchive {
+            input: crate::source::Input::File(path),
+            ..
+        }
+        | Transport::OciArchive { path, .. } => Some(path),
+        Transport::Oci { dir, .. } => Some(dir),
+        _ => None,
     }
 }
 
@@ -397,6 +525,7 @@ impl Cli {
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Report {
                     source,
@@ -414,6 +543,7 @@ impl Cli {
                 read,
             }) => {
                 let source = Transport::parse(&image)?;
+                check_output(output.as_deref(), &source)?;
                 let read = read.merge(self.read).validate(&source)?;
                 Ok(Command::Audit {
                     source,
@@ -482,6 +612,7 @@ impl Cli {
                 },
             }),
             Some(Sub::Demo { format }) => Ok(Command::Demo { format }),
+            Some(Sub::Scan(args)) => args.validate(self.read),
             Some(Sub::Cache { action }) => Ok(Command::Cache {
                 clear: action == Some(CacheAction::Clear),
                 config: cache_config()?,
@@ -497,5 +628,56 @@ impl Cli {
                 ),
             },
         }
+    }
+}
+
+impl ScanArgs {
+    fn validate(self, before: ReadArgs) -> Result<Command> {
+        if let Some(ScanSub::Merge { dirs, output }) = self.merge {
+            return Ok(Command::ScanMerge { dirs, output });
+        }
+        let (Some(source), Some(out)) = (self.source, self.output) else {
+            bail!("pydive scan needs SOURCE and -o OUT");
+        };
+        let mut read = self.read.merge(before);
+        // `--platform all` (the default) is every platform of an index.
+        let platform = match read.platform.take().as_deref() {
+            None | Some("all") => None,
+            Some(p) => Some(Platform::parse(p)?),
+        };
+        let input = crate::scan::input::Input::parse(&source)?;
+        let quiet = read.quiet;
+        let validated = read.validate(&Transport::Registry("scan".into()))?;
+        let limits = validated.limits;
+        let mut fetch = validated.fetch;
+        // Layer walks are shared in memory; a scan does not fill the blob cache.
+        fetch.cache = None;
+        fetch.progress = false;
+        let env = |name: &str| std::env::var(name).ok();
+        let shard = match &self.shard {
+            Some(s) => crate::scan::shard::Shard::parse(s)?,
+            None => crate::scan::shard::Shard::from_env(self.shards, env)?,
+        };
+        if self.jobs == 0 || self.downloads == 0 {
+            bail!("--jobs and --downloads must be at least 1");
+        }
+        Ok(Command::Scan(crate::scan::ScanConfig {
+            input,
+            out,
+            shard,
+            platform,
+            previous: self.previous,
+            run_id: self
+                .run_id
+                .unwrap_or_else(|| crate::scan::default_run_id(env)),
+            jobs: self.jobs,
+            downloads: self.downloads,
+            retry_budget: crate::scan::parse_duration(&self.retry_budget)
+                .context("--retry-budget")?,
+            strict: self.strict,
+            fetch,
+            limits,
+            quiet,
+        }))
     }
 }

@@ -50,13 +50,19 @@ pub enum Content {
         len: u64,
         seed: u64,
     },
+    /// One byte repeated: a large content that compresses to almost nothing (for hostile
+    /// inputs: a gigabyte-long name in a megabyte-sized layer).
+    Repeat {
+        byte: u8,
+        len: u64,
+    },
 }
 
 impl Content {
     fn len(&self) -> u64 {
         match self {
             Content::Bytes(bytes) => bytes.len() as u64,
-            Content::Pattern { len, .. } => *len,
+            Content::Pattern { len, .. } | Content::Repeat { len, .. } => *len,
         }
     }
 
@@ -69,6 +75,7 @@ impl Content {
                 pos: 0,
                 len: *len,
             }),
+            Content::Repeat { byte, len } => Box::new(io::repeat(*byte).take(*len)),
         }
     }
 }
@@ -153,6 +160,14 @@ pub enum Entry {
         real_size: u64,
         segments: Vec<(u64, Vec<u8>)>,
     },
+    /// A member written as given: one 512-byte header block (its checksum set by the builder
+    /// unless `keep_checksum`), then the content, padded to a block. For inputs no honest tool
+    /// writes: a size field that lies, a long name of a gigabyte, an old GNU sparse header.
+    Raw {
+        header: Vec<u8>,
+        content: Content,
+        keep_checksum: bool,
+    },
 }
 
 impl Entry {
@@ -226,6 +241,24 @@ impl Entry {
         Entry::Opaque {
             dir: dir.as_ref().to_vec(),
         }
+    }
+
+    /// A member from a raw header block and its data; see [`Entry::Raw`].
+    pub fn raw(header: [u8; 512], content: Content) -> Entry {
+        Entry::Raw {
+            header: header.to_vec(),
+            content,
+            keep_checksum: false,
+        }
+    }
+
+    /// The same entry with other permission bits (setuid, world-writable...): for files and
+    /// directories.
+    pub fn with_mode(mut self, new: u32) -> Entry {
+        if let Entry::File { mode, .. } | Entry::Dir { mode, .. } = &mut self {
+            *mode = new;
+        }
+        self
     }
 
     pub fn sparse(path: impl AsRef<[u8]>, real_size: u64, segments: Vec<(u64, Vec<u8>)>) -> Entry {
@@ -311,6 +344,8 @@ pub struct Image {
     /// `(i, created_by)`: a history step that made no layer (ENV, CMD, ...), placed before
     /// layer `i`; `i == layers.len()` places it after the last layer.
     pub empty_steps: Vec<(usize, String)>,
+    /// The config's `User` (`USER` in the Dockerfile); `None` leaves it out.
+    pub user: Option<String>,
 }
 
 /// What was written, with digests as `sha256:<hex>`.
@@ -335,6 +370,7 @@ impl Image {
             tag: None,
             layers,
             empty_steps: Vec::new(),
+            user: None,
         }
     }
 
@@ -449,6 +485,9 @@ impl Image {
         });
         if let Some(variant) = &self.variant {
             config["variant"] = json!(variant);
+        }
+        if let Some(user) = &self.user {
+            config["config"]["User"] = json!(user);
         }
         Ok(serde_json::to_vec(&config)?)
     }
@@ -705,6 +744,24 @@ fn append_entry<W: Write>(
 ) -> io::Result<()> {
     let name = |path: &[u8]| layer.stored_name(path, false);
     let member = match entry {
+        Entry::Raw {
+            header,
+            content,
+            keep_checksum,
+        } => {
+            let mut block = Header::new_old();
+            let n = header.len().min(512);
+            block.as_mut_bytes()[..n].copy_from_slice(&header[..n]);
+            if !keep_checksum {
+                block.set_cksum();
+            }
+            // Written as is: the builder's `append` would trust the header's size field.
+            let out = tar.get_mut();
+            out.write_all(block.as_bytes())?;
+            let written = io::copy(&mut content.reader(), out)?;
+            out.write_all(&vec![0; ((512 - written % 512) % 512) as usize])?;
+            return Ok(());
+        }
         Entry::Dir { path, mode } => {
             Member::new(EntryType::Directory, *mode, layer.stored_name(path, true))
         }

@@ -50,7 +50,7 @@ fn image_with_findings() -> Image {
 }
 
 fn clean_image() -> Image {
-    Image::new(vec![Layer::new(
+    let mut image = Image::new(vec![Layer::new(
         "ADD rootfs /",
         vec![
             Entry::file("etc/hostname", "clean\n"),
@@ -63,7 +63,10 @@ fn clean_image() -> Image {
                 ),
             ),
         ],
-    )])
+    )]);
+    // A clean image runs as a user of its own.
+    image.user = Some("10001".into());
+    image
 }
 
 #[test]

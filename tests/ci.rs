@@ -221,7 +221,11 @@ fn new_findings_only_and_ignore() {
         r.sort();
         r
     };
-    assert_eq!(failing(&v), ["apt-cache", "compilers", "pip-cache"]);
+    // (and the image runs as root, which the baseline did too)
+    assert_eq!(
+        failing(&v),
+        ["apt-cache", "compilers", "pip-cache", "runs-as-root"]
+    );
     // Only what the baseline did not have.
     let out = ci(
         dir.path(),
@@ -267,7 +271,7 @@ fn new_findings_only_and_ignore() {
     );
     std::fs::write(
         dir.path().join(".pydive.toml"),
-        "fail-on = \"warning\"\n\n[[ignore]]\npath = \"/root/.cache/**\"\nreason = \"r\"\n[[ignore]]\npath = \"/usr/**\"\nreason = \"r\"\n[[ignore]]\npath = \"/var/lib/apt/**\"\nreason = \"r\"\n",
+        "fail-on = \"warning\"\n\n[[ignore]]\nrule = \"runs-as-root\"\nreason = \"r\"\n[[ignore]]\npath = \"/root/.cache/**\"\nreason = \"r\"\n[[ignore]]\npath = \"/usr/**\"\nreason = \"r\"\n[[ignore]]\npath = \"/var/lib/apt/**\"\nreason = \"r\"\n",
     )
     .unwrap();
     let out = ci(dir.path(), &[arg(&new), "--format", "json"]);
@@ -526,8 +530,8 @@ fn junit_has_a_case_per_rule_and_finding() {
                 .is_some_and(|n| n.starts_with("pydive.findings."))
         })
         .count();
-    // pip-cache, compilers, apt-cache, headers, static-libs.
-    assert_eq!(findings, 5, "{xml}");
+    // pip-cache, compilers, apt-cache, headers, static-libs, runs-as-root.
+    assert_eq!(findings, 6, "{xml}");
 }
 
 /// The SARIF 2.1.0 schema as serde-sarif ships it (the OASIS schema its types are generated

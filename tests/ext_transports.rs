@@ -70,8 +70,11 @@ fn image(tag: &str) -> Image {
     image
 }
 
+/// The report apart from where the image was read: the reference, and the manifest digest,
+/// which a `docker save` tarball and a daemon do not have.
 fn without_reference(mut v: Value) -> (Value, Value) {
     let reference = v["image"]["reference"].take();
+    v["image"]["manifest_digest"].take();
     (v, reference)
 }
 

@@ -204,7 +204,7 @@ fn a_clean_image_has_no_findings() {
         Entry::file_len("var/lib/dpkg/status", 2 * MB, 2),
     ];
     base.extend(changelogs);
-    let image = Image::new(vec![
+    let mut image = Image::new(vec![
         Layer::new("ADD rootfs", base),
         Layer::new(
             "RUN apt-get install -y python3 && rm -rf /var/lib/apt/lists/*",
@@ -234,6 +234,8 @@ fn a_clean_image_has_no_findings() {
             ],
         ),
     ]);
+    // It runs as a user of its own (`USER 10001`).
+    image.user = Some("10001".into());
     let report = json_for(&image);
     assert_eq!(
         report["findings"],

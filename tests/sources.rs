@@ -178,6 +178,66 @@ fn platform_images() -> Vec<Image> {
 }
 
 #[test]
+fn reports_name_the_manifest_config_and_index_digests_and_each_findings_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = fixture::write_oci_index_dir(dir.path(), &platform_images()).unwrap();
+    let mut read = read_config();
+    read.platform = pydive::source::Platform::parse("linux/arm64").unwrap();
+    let arm = json_of(&load_with(&format!("oci:{}", dir.path().display()), &read));
+    assert_eq!(arm["image"]["platform"], "linux/arm64");
+    assert_eq!(
+        arm["image"]["manifest_digest"],
+        written[1].manifest_digest.as_str()
+    );
+    assert_eq!(
+        arm["image"]["config_digest"],
+        written[1].config_digest.as_str()
+    );
+    // index.json is no blob; an index inside the layout is.
+    assert_eq!(arm["image"]["index_digest"], Value::Null);
+
+    // A `docker save` tarball has a config but no manifest; findings name their layer's blob.
+    let cached = Image::new(vec![
+        Layer::new(
+            "ADD base.tar /",
+            vec![Entry::dir("usr"), Entry::file_len("usr/a", 10, 1)],
+        ),
+        Layer::new(
+            "RUN pip install x",
+            vec![
+                Entry::dir("root"),
+                Entry::dir("root/.cache"),
+                Entry::dir("root/.cache/pip"),
+                Entry::file_len("root/.cache/pip/x.whl", 100_000, 2),
+            ],
+        ),
+    ]);
+    let w = archive(&cached, Layout::DockerClassic);
+    let v = json(w.path.to_str().unwrap());
+    let written = cached
+        .write_oci_dir(tempfile::tempdir().unwrap().path())
+        .unwrap();
+    assert_eq!(v["image"]["manifest_digest"], Value::Null);
+    assert_eq!(v["image"]["config_digest"], written.config_digest.as_str());
+    let findings = v["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "pip-cache" && f["layer"] == 1),
+        "{v}"
+    );
+    // Findings about the image as a whole (runs-as-root) have no layer.
+    for f in findings.iter().filter(|f| !f["layer"].is_null()) {
+        let layer = f["layer"].as_u64().unwrap() as usize;
+        assert_eq!(
+            f["layer_digest"],
+            written.layer_digests[layer].as_str(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
 fn platform_selects_from_a_multi_platform_index() {
     let dir = tempfile::tempdir().unwrap();
     fixture::write_oci_index_dir(dir.path(), &platform_images()).unwrap();

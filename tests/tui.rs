@@ -488,8 +488,10 @@ fn update_never_panics_on_any_action_in_any_state() {
         PrevLayer,
         ToggleMode,
         ToggleSort,
+        TogglePackages,
         ToggleUnchanged,
         CycleMinSize,
+        ToggleTreemap,
         StartFilter,
         FilterChar('a'),
         FilterChar('['),
@@ -661,7 +663,7 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("pydive demo image\n"), "{text}");
-    assert!(text.contains("Findings (11)"));
+    assert!(text.contains("Findings (12)"));
     let out = common::pydive()
         .args(["demo", "--format", "json"])
         .output()
@@ -677,7 +679,7 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()
-            .contains("Findings (11)")
+            .contains("Findings (12)")
     );
 }
 
@@ -707,4 +709,202 @@ fn the_readme_lists_exactly_the_keys_of_the_key_table() {
         table,
         "the README's keys differ from src/tui/keys.rs; PYDIVE_BLESS=1 rewrites them"
     );
+}
+
+#[test]
+fn o_switches_packages_to_the_os_packages_and_enter_shows_the_largest_file() {
+    use pydive::fixture::{Entry, Image, Layer};
+    // A distroless-style dpkg database (status.d), written by the test.
+    let control = |name: &str, kib: u64| {
+        format!("Package: {name}\nVersion: 1.0-1\nArchitecture: amd64\nInstalled-Size: {kib}\n")
+    };
+    let image = Image::new(vec![
+        Layer::new(
+            "ADD base",
+            vec![
+                Entry::file("var/lib/dpkg/status.d/libc6", control("libc6", 20)),
+                Entry::file(
+                    "var/lib/dpkg/status.d/libc6.md5sums",
+                    "00  usr/lib/libc.so.6\n00  usr/share/doc/libc6/copyright\n",
+                ),
+                Entry::file_len("usr/lib/libc.so.6", 20_000, 1),
+                Entry::file_len("usr/share/doc/libc6/copyright", 300, 2),
+            ],
+        ),
+        Layer::new(
+            "RUN install zlib",
+            vec![
+                Entry::file("var/lib/dpkg/status.d/zlib1g", control("zlib1g", 1)),
+                Entry::file(
+                    "var/lib/dpkg/status.d/zlib1g.md5sums",
+                    "00  usr/lib/libz.so.1\n",
+                ),
+                Entry::file_len("usr/lib/libz.so.1", 900, 3),
+            ],
+        ),
+    ]);
+    let report = common::report_for(&image);
+    let mut s = ViewState::new(&report, 100, 30, false);
+    for a in [Action::Focus(Pane::Packages), Action::TogglePackages] {
+        update(&mut s, &report, a);
+    }
+    assert!(s.os_packages);
+    assert_eq!(tui::lists::len(&report, &s, Pane::Packages), 2);
+    let area = Rect::new(0, 0, 100, 30);
+    let mut buf = Buffer::empty(area);
+    tui::packages::render(&report, &s, area, &mut buf);
+    let drawn = text(&buf);
+    assert!(drawn.contains("Packages: dpkg (2)"), "{drawn}");
+    let libc_row = drawn.lines().find(|l| l.contains("libc6")).unwrap();
+    assert!(
+        libc_row.contains("20.3 kB") && libc_row.contains(" 0 "),
+        "{libc_row}"
+    );
+    for a in [Action::Down, Action::Activate] {
+        update(&mut s, &report, a);
+    }
+    assert_eq!((s.focus, s.layer), (Pane::Files, 1));
+    let node = s.selected_node().unwrap();
+    assert_eq!(report.image.tree.path(node), b"usr/lib/libz.so.1");
+    let details: Vec<String> = tui::describe::lines(&report, &s)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|l| l == "package zlib1g 1.0-1 (900 B, 1 file, installed in layer 1)"),
+        "{details:#?}"
+    );
+    // And back to the Python distributions.
+    for a in [Action::Focus(Pane::Packages), Action::TogglePackages] {
+        update(&mut s, &report, a);
+    }
+    assert!(!s.os_packages);
+    assert_eq!(tui::lists::len(&report, &s, Pane::Packages), 0);
+}
+
+// ---- Files as a treemap ----
+
+/// The demo's whole image at its last layer, Files focused, as a treemap.
+fn treemap_state(w: u16, h: u16, color: bool) -> ViewState {
+    let mut s = ViewState::new(demo(), w, h, color);
+    run(
+        &mut s,
+        &[
+            Action::End,
+            Action::ToggleMode,
+            Action::Focus(Pane::Files),
+            Action::ToggleTreemap,
+        ],
+    );
+    s
+}
+
+fn map_dir(s: &ViewState) -> String {
+    pydive::layer::path::absolute(&demo().image.tree.path(s.map.as_ref().unwrap().dir))
+}
+
+#[test]
+fn the_treemap_shows_the_selection_s_directory_and_opens_its_tiles() {
+    let mut s = treemap_state(160, 48, false);
+    let map = s.map.clone().unwrap();
+    assert_eq!(map_dir(&s), "/");
+    // Its tiles are the top-level directories, largest first, weighing what the tree says.
+    let report = demo();
+    let layer = s.layer as u32;
+    let mut total = 0;
+    for t in &map.tiles {
+        let node = t.node.unwrap();
+        assert_eq!(t.bytes, s.tree.node_view(report, layer, node).bytes);
+        total += t.bytes;
+    }
+    assert!(map.tiles.windows(2).all(|w| w[0].bytes >= w[1].bytes));
+    assert_eq!(total, report.facts.visible.bytes, "the root's tiles add up");
+    let usr = report.image.tree.lookup(b"usr").unwrap();
+    assert_eq!(map.tiles[0].node, Some(usr));
+    // Down picks the next tile; Home the largest; Enter opens it.
+    run(&mut s, &[Action::Home]);
+    assert_eq!(selected_path(&s), "/usr");
+    run(&mut s, &[Action::Down]);
+    assert_eq!(Some(s.selected_node().unwrap()), map.tiles[1].node);
+    run(&mut s, &[Action::Home, Action::Activate]);
+    assert_eq!(map_dir(&s), "/usr");
+    assert!(selected_path(&s).starts_with("/usr/"));
+    // Left goes back up, with /usr selected.
+    run(&mut s, &[Action::Left]);
+    assert_eq!(
+        (map_dir(&s), selected_path(&s)),
+        ("/".into(), "/usr".into())
+    );
+    // A click on a directory's tile opens it.
+    let rows = s.areas(demo()).tree_rows.unwrap();
+    let (cells, _) = layout::map_split(rows);
+    let placed = tui::treemap::cells(&s.map.as_ref().unwrap().tiles, cells);
+    let (_, r) = placed[0];
+    run(&mut s, &[Action::Click { x: r.x, y: r.y }]);
+    assert_eq!(map_dir(&s), "/usr");
+    // t goes back to the tree, on the same selection.
+    let before = s.selected_node();
+    run(&mut s, &[Action::ToggleTreemap]);
+    assert!(s.map.is_none());
+    assert_eq!(s.selected_node(), before);
+}
+
+#[test]
+fn treemap_tiles_take_their_category_s_colour_or_letter() {
+    use ratatui::style::Color;
+    let report = demo();
+    // /usr/lib/gcc is all compilers: red, or `c` without colour.
+    for color in [true, false] {
+        let mut s = treemap_state(160, 48, color);
+        let gcc = report.image.tree.lookup(b"usr/lib/gcc").unwrap();
+        run(&mut s, &[Action::Home, Action::Activate]);
+        while s.map.as_ref().unwrap().dir != report.image.tree.node(gcc).parent {
+            let lib = report.image.tree.lookup(b"usr/lib").unwrap();
+            let map = s.map.clone().unwrap();
+            let next = map
+                .tiles
+                .iter()
+                .find(|t| t.node == Some(lib) || t.node == Some(gcc))
+                .unwrap();
+            s.tree.reveal(report, s.layer as u32, next.node.unwrap());
+            run(&mut s, &[Action::Activate]);
+        }
+        let map = s.map.clone().unwrap();
+        let i = map.tiles.iter().position(|t| t.node == Some(gcc)).unwrap();
+        assert_eq!(
+            map.tiles[i].category,
+            Some(pydive::analysis::Category::Compilers)
+        );
+        let rows = s.areas(report).tree_rows.unwrap();
+        let (cells, _) = layout::map_split(rows);
+        let (_, r) = tui::treemap::cells(&map.tiles, cells)
+            .into_iter()
+            .find(|(j, _)| *j == i)
+            .unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        terminal
+            .draw(|f| tui::draw(report, &s, f.area(), f.buffer_mut()))
+            .unwrap();
+        let buf = terminal.backend().buffer();
+        // A cell inside the tile, below its two label lines.
+        let cell = &buf[(r.x + 1, r.y + 2)];
+        if color {
+            assert_eq!(cell.bg, Color::Red);
+        } else {
+            assert_eq!(cell.symbol(), "c");
+            assert_eq!(cell.bg, Color::Reset);
+        }
+    }
+}
+
+#[test]
+fn snapshot_treemap() {
+    for (w, h) in SIZES {
+        let mut s = treemap_state(w, h, false);
+        snapshot!(format!("treemap_root_{w}x{h}"), screen(&s));
+        run(&mut s, &[Action::Home, Action::Activate]);
+        snapshot!(format!("treemap_usr_{w}x{h}"), screen(&s));
+    }
 }

@@ -132,6 +132,11 @@ fn a_100k_file_image_stays_responsive() {
         ("backspace", Action::FilterBackspace),
         ("keep filter", Action::FilterAccept),
         ("clear filter", Action::Escape),
+        ("treemap", Action::ToggleTreemap),
+        ("next tile", Action::Down),
+        ("open tile", Action::Activate),
+        ("tile up", Action::Left),
+        ("tree again", Action::ToggleTreemap),
         ("previous layer", Action::PrevLayer),
     ];
     for (what, action) in relists {

@@ -77,6 +77,13 @@ impl CategorySet {
     pub fn iter(self) -> impl Iterator<Item = Category> {
         Category::ALL.into_iter().filter(move |c| self.contains(*c))
     }
+
+    /// The one category a whole file is shown in where pictures must add up: the first of
+    /// `Category::ALL` it is in, debug info aside (those are bytes inside an ELF file, never
+    /// a whole file).
+    pub fn primary(self) -> Option<Category> {
+        self.iter().find(|c| *c != Category::DebugInfo)
+    }
 }
 
 /// The GNU triplet Debian uses for an image architecture (`/usr/lib/<triplet>`).

@@ -82,19 +82,11 @@ impl Tree {
             .try_fold(0, |at, name| self.nodes[at].children.get(*name).copied())
     }
 
-    fn remove_path(&mut self, parts: &[&[u8]]) {
-        if let Some((last, parents)) = parts.split_last() {
-            if let Some(parent) = self.get(parents) {
-                self.nodes[parent].children.remove(*last);
-            }
-        }
-    }
-
     fn subtree_size(&self, id: usize) -> u64 {
         let mut total = 0;
         let mut stack = vec![id];
         while let Some(at) = stack.pop() {
-            total += self.nodes[at].size;
+            total = u64::saturating_add(total, self.nodes[at].size);
             stack.extend(self.nodes[at].children.values());
         }
         total
@@ -120,6 +112,97 @@ impl Tree {
                 names.pop();
             }
         }
+    }
+}
+
+/// What the stacked tree has at one depth of the path being visited: not looked up yet, the
+/// node there, or nothing (and so nothing deeper either).
+#[derive(Clone, Copy)]
+enum Slot {
+    Unknown,
+    Known(usize),
+    Absent,
+}
+
+/// dive's stacking of one layer onto the layers below: every node of the layer's tree, children
+/// before parents, is added to the stacked tree (`AddPath`: missing parents get an empty
+/// payload), and a whiteout removes its target there. Done as dive does it, but with the
+/// stacked node of every level of the current path remembered, so that a path `d` levels deep
+/// costs `d` steps once rather than once per node on it (100,000 levels took 95 s).
+fn stack_onto(stacked: &mut Tree, layer: &Tree) {
+    let mut slots: Vec<Slot> = vec![Slot::Known(0)];
+    let mut names: Vec<&[u8]> = Vec::new();
+    let mut stack = vec![(0, layer.nodes[0].children.iter())];
+    while let Some((at, children)) = stack.last_mut() {
+        if let Some((name, &child)) = children.next() {
+            names.push(name);
+            slots.push(Slot::Unknown);
+            stack.push((child, layer.nodes[child].children.iter()));
+            continue;
+        }
+        let at = *at;
+        stack.pop();
+        let Some(name) = names.last().copied() else {
+            continue; // the root
+        };
+        let depth = names.len();
+        if let Some(target) = name.strip_prefix(WHITEOUT) {
+            if let Some(parent) = resolve(stacked, &mut slots, &names, depth - 1, false) {
+                stacked.nodes[parent].children.remove(target);
+            }
+        } else if let Some(id) = resolve(stacked, &mut slots, &names, depth, true) {
+            stacked.nodes[id].size = layer.nodes[at].size;
+            stacked.nodes[id].is_dir = layer.nodes[at].is_dir;
+        }
+        names.pop();
+        slots.pop();
+    }
+}
+
+/// The stacked node for the first `depth` names of the current path, creating missing ones when
+/// asked. Each level is looked up once while it is on the path.
+fn resolve(
+    stacked: &mut Tree,
+    slots: &mut [Slot],
+    names: &[&[u8]],
+    depth: usize,
+    create: bool,
+) -> Option<usize> {
+    let mut known = depth;
+    while matches!(slots[known], Slot::Unknown) {
+        known -= 1; // slots[0] is the root, always known
+    }
+    for d in known..depth {
+        let next = match slots[d] {
+            Slot::Known(id) => match stacked.nodes[id].children.get(names[d]) {
+                Some(&child) => Slot::Known(child),
+                None if create => Slot::Known(stacked.child_or_new(id, names[d])),
+                None => Slot::Absent,
+            },
+            Slot::Absent | Slot::Unknown => Slot::Absent,
+        };
+        slots[d + 1] = next;
+    }
+    match slots[depth] {
+        Slot::Known(id) => Some(id),
+        Slot::Absent if create => {
+            // Create from the deepest level that exists.
+            let mut d = depth;
+            while !matches!(slots[d], Slot::Known(_)) {
+                d -= 1;
+            }
+            for level in d..depth {
+                let Slot::Known(id) = slots[level] else {
+                    unreachable!("each level is made known before the next")
+                };
+                slots[level + 1] = Slot::Known(stacked.child_or_new(id, names[level]));
+            }
+            match slots[depth] {
+                Slot::Known(id) => Some(id),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -204,27 +287,20 @@ pub fn compute(image: &Image) -> DiveNumbers {
                 } else {
                     node.size
                 };
-                let signed = size as i64;
+                let signed = i64::try_from(size).unwrap_or(i64::MAX);
                 if data.min < 0 || signed < data.min {
                     data.min = signed;
                 }
-                data.total += size;
+                data.total = data.total.saturating_add(size);
                 data.seen += 1;
                 true
             });
         }
-        tree.visit_child_first(|parts, node| {
-            if parts.last().is_some_and(|n| n.starts_with(WHITEOUT)) {
-                stacked.remove_path(&dive_path(parts));
-            } else {
-                stacked.add_path(parts, node.size, node.is_dir);
-            }
-            true
-        });
+        stack_onto(&mut stacked, &tree);
     }
 
-    let minimum: i64 = paths.values().map(|d| d.min).sum();
-    let discovered: u64 = paths.values().map(|d| d.total).sum();
+    let minimum: i64 = paths.values().fold(0, |sum, d| sum.saturating_add(d.min));
+    let discovered = crate::model::sum_bytes(paths.values().map(|d| d.total));
     let mut inefficient: Vec<(Vec<u8>, u32, u64)> = paths
         .into_iter()
         .filter(|(_, d)| d.seen >= 2)
@@ -237,14 +313,15 @@ pub fn compute(image: &Image) -> DiveNumbers {
         } else {
             minimum as f64 / discovered as f64
         },
-        wasted_bytes: inefficient.iter().map(|i| i.2).sum(),
-        user_size_bytes: image
-            .layers
-            .iter()
-            .skip(1)
-            .flat_map(|l| &l.entries)
-            .map(|e| e.header_size)
-            .sum(),
+        wasted_bytes: crate::model::sum_bytes(inefficient.iter().map(|i| i.2)),
+        user_size_bytes: crate::model::sum_bytes(
+            image
+                .layers
+                .iter()
+                .skip(1)
+                .flat_map(|l| &l.entries)
+                .map(|e| e.header_size),
+        ),
         inefficient,
     }
 }

@@ -16,7 +16,7 @@ pub struct DuplicateGroup {
 impl DuplicateGroup {
     /// Every copy but one.
     pub fn reclaimable(&self) -> u64 {
-        self.size * (self.copies.len() as u64 - 1)
+        self.size.saturating_mul(self.copies.len() as u64 - 1)
     }
 }
 
@@ -30,7 +30,7 @@ pub struct Duplicates {
 
 impl Duplicates {
     pub fn reclaimable_bytes(&self) -> u64 {
-        self.groups.iter().map(DuplicateGroup::reclaimable).sum()
+        crate::model::sum_bytes(self.groups.iter().map(DuplicateGroup::reclaimable))
     }
 }
 

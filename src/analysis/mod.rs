@@ -6,13 +6,15 @@ pub mod categories;
 pub mod dive;
 pub mod duplicates;
 pub mod linkage;
+pub mod packages;
 pub mod python;
 pub mod resolve;
+pub mod security;
 pub mod waste;
 
 use std::collections::BTreeMap;
 
-use crate::layer::EntryKind;
+use crate::layer::{EntryKind, Keep};
 use crate::model::{Image, NodeId};
 pub use categories::{Category, CategorySet, Classifier};
 
@@ -25,7 +27,7 @@ pub struct Totals {
 
 impl Totals {
     fn add(&mut self, bytes: u64) {
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         self.files += 1;
     }
 }
@@ -49,6 +51,10 @@ pub struct CategoryFacts {
     pub members: BTreeMap<Category, Vec<Member>>,
     /// Files only a build needs (compilers, headers, static libraries), each counted once.
     pub build_only: Totals,
+    /// The final filesystem split without overlap: each visible file once, in its primary
+    /// category (`CategorySet::primary`). What none claims is `Facts::visible` less these.
+    /// Pictures that must add up (a pie, a treemap's colours) use this.
+    pub primary: BTreeMap<Category, Totals>,
     /// Indexed by node: the categories of every path that some layer put a non-directory at,
     /// whether or not it is visible at the end (the explorer tags rows with it).
     pub by_node: Vec<CategorySet>,
@@ -72,25 +78,39 @@ pub struct Facts {
     pub dive: dive::DiveNumbers,
     pub linkage: linkage::Linkage,
     pub python: python::Python,
+    pub os_packages: packages::OsPackages,
+    pub security: security::Security,
 }
 
 /// The files whose contents the analyses read, asked before the walk (path relative to `/`,
-/// size). Everything else is only hashed, or skipped.
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    linkage::wants_content(path, size) || python::wants_content(path, size)
+/// size), and how much of each. Everything else is only hashed, or skipped.
+pub fn wants_content(path: &[u8], size: u64) -> Keep {
+    if python::wants_headers(path) {
+        Keep::Headers
+    } else {
+        Keep::from(
+            linkage::wants_content(path, size)
+                || python::wants_content(path, size)
+                || packages::wants_content(path, size)
+                || security::wants_content(path, size),
+        )
+    }
 }
 
 pub fn analyze(image: &Image) -> Facts {
     let linkage = linkage::compute(image);
     let python = python::compute(image, &linkage);
+    let os_packages = packages::compute(image, &linkage);
     Facts {
         visible: visible(image),
-        categories: categorize(image, &linkage),
+        categories: categorize(image, &linkage, &os_packages),
         waste: waste::compute(image),
         duplicates: duplicates::compute(image),
         dive: dive::compute(image),
         linkage,
         python,
+        os_packages,
+        security: security::compute(image),
     }
 }
 
@@ -107,7 +127,11 @@ fn visible(image: &Image) -> Totals {
     totals
 }
 
-fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
+fn categorize(
+    image: &Image,
+    linkage: &linkage::Linkage,
+    os_packages: &packages::OsPackages,
+) -> CategoryFacts {
     let classifier = Classifier::new(&image.architecture, image.variant.as_deref());
     let mut facts = CategoryFacts {
         added_by_layer: vec![BTreeMap::new(); image.layers.len()],
@@ -131,7 +155,12 @@ fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
         if provided.is_empty() {
             continue;
         }
-        let set = classifier.classify(&tree.path(id));
+        let mut set = classifier.classify(&tree.path(id));
+        // The package database knows the toolchain's files wherever they are (binutils'
+        // translations, gprofng, linker scripts); the path rules cover images without one.
+        if os_packages.is_toolchain_file(id) {
+            set.insert(Category::Compilers);
+        }
         if set.is_empty() {
             continue;
         }
@@ -157,6 +186,9 @@ fn categorize(image: &Image, linkage: &linkage::Linkage) -> CategoryFacts {
             .any(|c| set.contains(*c))
         {
             facts.build_only.add(bytes);
+        }
+        if let Some(p) = set.primary() {
+            facts.primary.entry(p).or_default().add(bytes);
         }
         for c in set.iter() {
             facts.visible.entry(c).or_default().add(bytes);

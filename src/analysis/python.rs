@@ -60,16 +60,26 @@ impl Python {
 }
 
 /// The files whose contents the Python analysis reads.
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    if size > 16 << 20 {
-        return false;
-    }
+/// Their size is bounded by the walk's `file-content` limit, which says what it skips.
+pub fn wants_content(path: &[u8], _size: u64) -> bool {
     let (dir, name) = split_last(path);
     let (_, dir_name) = split_last(dir);
     (dir_name.ends_with(b".dist-info")
         && matches!(name, b"METADATA" | b"RECORD" | b"WHEEL" | b"INSTALLER"))
         || (dir_name.ends_with(b".egg-info")
             && matches!(name, b"PKG-INFO" | b"installed-files.txt"))
+        || (name.ends_with(b".egg-info")
+            && (dir.ends_with(b"site-packages") || dir.ends_with(b"dist-packages")))
+}
+
+/// The email-style metadata files of which only the headers are read (`Name`, `Version`): a
+/// wheel's METADATA, an egg's PKG-INFO or single-file egg-info. Their bodies (the long
+/// description) can be megabytes.
+pub fn wants_headers(path: &[u8]) -> bool {
+    let (dir, name) = split_last(path);
+    let (_, dir_name) = split_last(dir);
+    (dir_name.ends_with(b".dist-info") && name == b"METADATA")
+        || (dir_name.ends_with(b".egg-info") && name == b"PKG-INFO")
         || (name.ends_with(b".egg-info")
             && (dir.ends_with(b"site-packages") || dir.ends_with(b"dist-packages")))
 }
@@ -344,7 +354,7 @@ pub fn compute(image: &Image, linkage: &Linkage) -> Python {
         let size = |n: NodeId| image.held_bytes(n);
         nodes.sort_by(|a, b| size(*b).cmp(&size(*a)).then(a.cmp(b)));
         for &n in &nodes {
-            dist.size_bytes += size(n);
+            dist.size_bytes = dist.size_bytes.saturating_add(size(n));
             dist.files += 1;
             let name = &image.tree.node(n).name;
             if linkage.by_node(n).is_some() {

@@ -36,7 +36,7 @@ pub struct Waste {
 
 impl Waste {
     pub fn wasted_bytes(&self) -> u64 {
-        self.deleted_bytes + self.overwritten_bytes
+        self.deleted_bytes.saturating_add(self.overwritten_bytes)
     }
 }
 
@@ -77,8 +77,12 @@ pub fn compute(image: &Image) -> Waste {
                 continue;
             };
             match fate {
-                Fate::Deleted { .. } => waste.deleted_bytes += entry.size,
-                Fate::Overwritten { .. } => waste.overwritten_bytes += entry.size,
+                Fate::Deleted { .. } => {
+                    waste.deleted_bytes = waste.deleted_bytes.saturating_add(entry.size)
+                }
+                Fate::Overwritten { .. } => {
+                    waste.overwritten_bytes = waste.overwritten_bytes.saturating_add(entry.size)
+                }
             }
             waste.files.push(Wasted {
                 node: id,

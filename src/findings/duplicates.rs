@@ -36,7 +36,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
                 continue;
             }
             let slot = by_layer.entry(layer).or_default();
-            slot.0 += group.size;
+            slot.0 = slot.0.saturating_add(group.size);
             slot.1.push((group.size, node));
         }
     }

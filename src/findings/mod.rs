@@ -12,6 +12,7 @@ mod compilers;
 mod debug_info;
 mod duplicates;
 mod gates;
+mod git_directory;
 mod glibc_in_musl_image;
 mod glibc_too_new;
 mod glibcxx_too_new;
@@ -20,12 +21,16 @@ mod interpreter_missing;
 mod musl_in_glibc_image;
 mod pip_cache;
 pub mod projection;
+mod runs_as_root;
+mod secret_file;
+mod setuid;
 mod static_libs;
 mod tests_in_site_packages;
 mod unresolved_library;
 mod wasted;
 mod wheel_tag_mismatch;
 mod wheels;
+mod world_writable;
 
 use std::collections::BTreeMap;
 
@@ -133,6 +138,11 @@ pub const RULES: &[Rule] = &[
     unresolved_library::RULE,
     abi_mismatch::RULE,
     wheel_tag_mismatch::RULE,
+    secret_file::RULE,
+    setuid::RULE,
+    world_writable::RULE,
+    runs_as_root::RULE,
+    git_directory::RULE,
     pip_cache::RULE,
     apt_cache::RULE,
     compilers::RULE,
@@ -157,6 +167,23 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
     catalog().find(|r| r.id == id)
 }
 
+/// The rules about security rather than size or compatibility: tagged `security` in the
+/// reports (SARIF's `security` tag), counted like the others by `audit` and the CI gate.
+pub const SECURITY: &[&str] = &[
+    "secret-file",
+    "setuid",
+    "world-writable",
+    "runs-as-root",
+    "git-directory",
+];
+
+impl Finding {
+    /// Whether the finding is about security (see [`SECURITY`]).
+    pub fn is_security(&self) -> bool {
+        SECURITY.contains(&self.rule)
+    }
+}
+
 /// Runs every rule. Findings come most severe first, then largest first.
 pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {
     let ctx = Context { image, facts };
@@ -166,6 +193,11 @@ pub fn evaluate(image: &Image, facts: &Facts) -> Vec<Finding> {
 }
 
 impl Context<'_> {
+    /// A node's absolute path, for a message.
+    fn path(&self, node: NodeId) -> String {
+        absolute(&self.image.tree.path(node))
+    }
+
     /// The Dockerfile step of a layer, if the image history names one.
     fn created_by(&self, layer: usize) -> Option<String> {
         self.image
@@ -221,7 +253,7 @@ impl Context<'_> {
         {
             if keep(m.node) {
                 let slot = layers.entry(m.layer).or_default();
-                slot.0 += m.bytes;
+                slot.0 = slot.0.saturating_add(m.bytes);
                 slot.1.push((m.node, m.bytes));
             }
         }
@@ -300,7 +332,7 @@ impl Context<'_> {
                 let size = |e: &ElfFacts| self.image.held_bytes(e.node);
                 elves.sort_by(|a, b| size(b).cmp(&size(a)).then(a.path.cmp(&b.path)));
                 let nodes: Vec<NodeId> = elves.iter().map(|e| e.node).collect();
-                let bytes = elves.iter().map(|e| size(e)).sum();
+                let bytes = crate::model::sum_bytes(elves.iter().map(|e| size(e)));
                 self.finding(
                     rule,
                     Some(layer),

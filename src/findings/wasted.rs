@@ -79,7 +79,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
             } => (by, Cause::Replaced),
         };
         let effect = by_cause.entry((by, cause)).or_default();
-        effect.bytes += w.bytes;
+        effect.bytes = effect.bytes.saturating_add(w.bytes);
         effect.files.push((w.bytes, w.node, w.layer));
         effect.from.insert(w.layer);
     }

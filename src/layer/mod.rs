@@ -10,11 +10,11 @@
 pub mod blob;
 pub mod elf;
 pub mod path;
+pub mod tar;
 
-use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use tar::EntryType;
 use xxhash_rust::xxh3::Xxh3;
 
 pub use blob::Compression;
@@ -80,14 +80,73 @@ pub struct LayerScan {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Which contents of a file an analysis wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    No,
+    /// All of it, within the `file-content` limit.
+    Whole,
+    /// An email-style header block (a wheel's METADATA): up to the first empty line.
+    Headers,
+}
+
+impl From<bool> for Keep {
+    fn from(keep: bool) -> Keep {
+        if keep { Keep::Whole } else { Keep::No }
+    }
+}
+
+/// What the kept contents of one image may take: per file, and all files together (shared by
+/// the walks of all layers, which may run at once).
+#[derive(Debug)]
+pub struct ContentBudget {
+    pub per_file: u64,
+    pub total: u64,
+    used: AtomicU64,
+}
+
+impl ContentBudget {
+    pub fn new(limits: &crate::limits::Limits) -> ContentBudget {
+        ContentBudget {
+            per_file: limits.file_content,
+            total: limits.content_total,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Reserves `n` bytes of the total; false when they do not fit.
+    fn take(&self, n: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(n).filter(|&u| u <= self.total)
+            })
+            .is_ok()
+    }
+
+    /// Gives back what a reservation did not use.
+    fn give_back(&self, n: u64) {
+        self.used.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+impl Default for ContentBudget {
+    fn default() -> Self {
+        ContentBudget::new(&crate::limits::Limits::default())
+    }
+}
+
 /// Which digests to compute and which contents to keep.
 pub struct ScanOptions<'a> {
     pub hash_blob: bool,
     pub hash_tar: bool,
-    /// Decides, from a regular file's normalized path and size, whether to keep its contents.
-    pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    /// Decides, from a regular file's normalized path and size, what of its contents to keep.
+    pub keep_content: &'a (dyn Fn(&[u8], u64) -> Keep + Sync),
     /// Read the facts of every ELF file.
     pub inspect_elf: bool,
+    /// The `tar-header` limit: long names, PAX headers, sparse maps.
+    pub max_tar_header: u64,
+    /// The `file-content` and `content-total` limits.
+    pub content: &'a ContentBudget,
 }
 
 /// Walks a layer blob from a sequential reader, decompressing as needed.
@@ -139,22 +198,15 @@ fn walk_stored(stored: &mut impl BufRead, opts: &ScanOptions) -> io::Result<Laye
 /// Large ELF files are read where needed, after the walk, rather than whole.
 pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<LayerScan> {
     let regions = blob.clone();
-    let mut archive = tar::Archive::new(blob::Counting::new(blob));
+    let mut reader = tar::Reader::seekable(blob::Counting::new(blob), opts.max_tar_header);
     let mut scan = LayerScan {
         compression: Some(Compression::None),
         ..LayerScan::default()
     };
     let mut deferred = Vec::new();
-    let end = walk(
-        archive.entries_with_seek()?,
-        opts,
-        false,
-        &mut scan,
-        &mut deferred,
-    )?;
-    let mut reader = archive.into_inner();
-    check_end(reader.count(), end)?;
-    scan.tar_size = reader.seek(io::SeekFrom::End(0))?;
+    walk(&mut reader, opts, false, &mut scan, &mut deferred)?;
+    let mut inner = reader.into_inner();
+    scan.tar_size = inner.seek(io::SeekFrom::End(0))?;
     scan.blob_size = scan.tar_size;
     for (index, data_at, mut capture) in deferred {
         for range in capture.missing() {
@@ -186,83 +238,57 @@ fn walk_tar(
     scan: &mut LayerScan,
 ) -> io::Result<()> {
     if hash {
-        let mut archive = tar::Archive::new(blob::BackgroundHash::new(tar));
-        let end = walk(archive.entries()?, opts, true, scan, &mut Vec::new())?;
-        let tar = archive.into_inner();
-        check_end(tar.count(), end)?;
-        let (size, digest) = tar.finish()?;
+        let mut reader = tar::Reader::new(blob::BackgroundHash::new(tar), opts.max_tar_header);
+        walk(&mut reader, opts, true, scan, &mut Vec::new())?;
+        let (size, digest) = reader.into_inner().finish()?;
         scan.tar_size = size;
         scan.tar_digest = Some(digest);
     } else {
-        let mut archive = tar::Archive::new(blob::Counting::new(tar));
-        let end = walk(archive.entries()?, opts, true, scan, &mut Vec::new())?;
-        let mut tar = archive.into_inner();
-        check_end(tar.count(), end)?;
+        let mut reader = tar::Reader::new(blob::Counting::new(tar), opts.max_tar_header);
+        walk(&mut reader, opts, true, scan, &mut Vec::new())?;
+        let mut tar = reader.into_inner();
         io::copy(&mut tar, &mut io::sink())?;
         scan.tar_size = tar.count();
     }
     Ok(())
 }
 
-/// The tar reader stops quietly at EOF on a header boundary; a real archive ends with a block
-/// of zeros, so having read past the last entry's data by less than a block means truncation.
-fn check_end(consumed: u64, last_data_end: u64) -> io::Result<()> {
-    if consumed < last_data_end + 512 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "truncated tar: it ends without the end-of-archive marker",
-        ));
-    }
-    Ok(())
-}
-
-/// Turns tar entries into [`Entry`] values. Returns where the last entry's data ends.
+/// Turns tar members into [`Entry`] values.
 fn walk<R: Read>(
-    entries: tar::Entries<'_, R>,
+    tar: &mut tar::Reader<R>,
     opts: &ScanOptions,
     read_contents: bool,
     scan: &mut LayerScan,
     deferred: &mut Vec<Deferred>,
-) -> io::Result<u64> {
-    let mut data_end = 0;
-    for entry in entries {
-        let mut entry = entry?;
-        let header = entry.header();
-        let stored = if header.entry_type().is_gnu_sparse() {
-            header.entry_size()?
-        } else {
-            entry.size()
-        };
-        data_end = entry.raw_file_position() + stored.div_ceil(512) * 512;
-
-        let kind = match header.entry_type() {
+) -> io::Result<()> {
+    while let Some(header) = tar.next_header()? {
+        let kind = match header.typeflag {
             // Old tars mark directories only by a trailing slash.
-            EntryType::Regular if entry.path_bytes().ends_with(b"/") => EntryKind::Dir,
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File,
-            EntryType::Directory => EntryKind::Dir,
-            EntryType::Symlink => EntryKind::Symlink,
-            EntryType::Link => EntryKind::Hardlink,
-            EntryType::Fifo => EntryKind::Fifo,
-            EntryType::Char => EntryKind::CharDevice,
-            EntryType::Block => EntryKind::BlockDevice,
-            EntryType::XGlobalHeader => continue,
+            b'0' | b'\0' | b'7' if header.path.ends_with(b"/") => EntryKind::Dir,
+            b'0' | b'\0' | b'7' | b'S' => EntryKind::File,
+            b'5' | b'D' => EntryKind::Dir,
+            b'2' => EntryKind::Symlink,
+            b'1' => EntryKind::Hardlink,
+            b'6' => EntryKind::Fifo,
+            b'3' => EntryKind::CharDevice,
+            b'4' => EntryKind::BlockDevice,
             other => {
                 scan.diagnostics.push(Diagnostic {
-                    path: path::normalize(&entry.path_bytes()),
-                    message: format!("skipped a tar entry of unsupported type {other:?}"),
+                    path: path::normalize(&header.path),
+                    message: format!(
+                        "skipped a tar entry of unsupported type {}",
+                        (other as char).escape_default()
+                    ),
                 });
                 continue;
             }
         };
-        let mode = header.mode().unwrap_or(0o644);
-        let uid = header.uid().unwrap_or(0);
-        let gid = header.gid().unwrap_or(0);
-        let sparse = pax_sparse(&mut entry)?;
-        let raw_path: Cow<[u8]> = match &sparse {
-            Some(s) if s.name.is_some() => Cow::Owned(s.name.clone().unwrap_or_default()),
-            _ => Cow::Owned(entry.path_bytes().into_owned()),
+        let (mode, uid, gid) = (header.mode, header.uid, header.gid);
+        let raw_path = match header.sparse.as_ref().and_then(|s| s.name.as_ref()) {
+            Some(name) => name,
+            None => &header.path,
         };
-        let Some(path) = path::normalize(&raw_path) else {
+        let Some(path) = path::normalize(raw_path) else {
             continue; // the root directory itself
         };
         let (parent, name) = path::split_last(&path);
@@ -278,7 +304,7 @@ fn walk<R: Read>(
                 path,
                 kind,
                 size: 0,
-                header_size: entry.size(),
+                header_size: header.size,
                 mode,
                 uid,
                 gid,
@@ -290,14 +316,14 @@ fn walk<R: Read>(
             continue;
         }
         let link = match kind {
-            EntryKind::Symlink => entry.link_name_bytes().map(|l| l.into_owned().into()),
-            EntryKind::Hardlink => entry.link_name_bytes().and_then(|l| path::normalize(&l)),
+            EntryKind::Symlink => Some(header.link.clone().into_boxed_slice()),
+            EntryKind::Hardlink => path::normalize(&header.link),
             _ => None,
         };
-        let size = match (&sparse, kind) {
-            (Some(s), _) => s.real_size.unwrap_or(entry.size()),
-            (None, EntryKind::File) => entry.size(),
-            _ => 0,
+        let size = if kind == EntryKind::File {
+            header.file_size()
+        } else {
+            0
         };
         let mut record = Entry {
             path,
@@ -306,7 +332,7 @@ fn walk<R: Read>(
             header_size: if kind == EntryKind::File {
                 size
             } else {
-                entry.size()
+                header.size
             },
             mode,
             uid,
@@ -317,18 +343,72 @@ fn walk<R: Read>(
             elf: None,
         };
         if kind == EntryKind::File {
-            let keep = (opts.keep_content)(&record.path, size);
-            let inspect = opts.inspect_elf && sparse.is_none();
-            let data_at = entry.raw_file_position();
-            let read = read_file(&mut entry, size, keep, inspect, read_contents)
-                .map_err(|e| with_path(e, &record.path))?;
-            record.content_hash = read.hash;
-            record.content = match (read.content, &sparse) {
-                (Some(stored), Some(s)) if s.map_in_data => {
-                    Some(expand_sparse(&stored, s.real_size).into_boxed_slice())
+            let sparse = header.sparse.as_ref();
+            let keep = match (opts.keep_content)(&record.path, size) {
+                Keep::No => Keep::No,
+                // A sparse file's map must be known to rebuild it.
+                _ if sparse.is_some_and(|s| !s.map_in_data && s.map.is_none()) => {
+                    scan.diagnostics.push(Diagnostic {
+                        path: Some(record.path.clone()),
+                        message: format!(
+                            "contents not read: its sparse map is longer than {}",
+                            crate::limits::named_bytes("tar-header", opts.max_tar_header)
+                        ),
+                    });
+                    Keep::No
                 }
+                keep => keep,
+            };
+            let keep = match keep {
+                Keep::No => Keep::No,
+                // Headers are read from the stored bytes; a sparse file is rebuilt whole.
+                Keep::Headers if sparse.is_none() => Keep::Headers,
+                _ if size > opts.content.per_file => {
+                    scan.diagnostics.push(Diagnostic {
+                        path: Some(record.path.clone()),
+                        message: format!(
+                            "contents not read: {size} bytes is over {}",
+                            crate::limits::named_bytes("file-content", opts.content.per_file)
+                        ),
+                    });
+                    Keep::No
+                }
+                keep => keep,
+            };
+            let inspect = opts.inspect_elf && sparse.is_none();
+            let data_at = header.data_at;
+            // A sparse file's content hash would have to read its holes: it has none.
+            let whole = read_contents && sparse.is_none();
+            let read = read_file(tar, header.size, keep, opts.content, inspect, whole)
+                .map_err(|e| with_path(e, &record.path))?;
+            if read.over_total {
+                scan.diagnostics.push(Diagnostic {
+                    path: Some(record.path.clone()),
+                    message: format!(
+                        "contents not read: the contents read so far reach {}",
+                        crate::limits::named_bytes("content-total", opts.content.total)
+                    ),
+                });
+            }
+            record.content_hash = read.hash;
+            record.content = match (read.content, sparse) {
+                (Some(stored), Some(s)) if s.map_in_data => {
+                    Some(expand_sparse(&stored, Some(s.real_size)).into_boxed_slice())
+                }
+                (Some(stored), Some(s)) => s
+                    .map
+                    .as_ref()
+                    .map(|map| expand_map(&stored, map, s.real_size).into_boxed_slice()),
                 (content, _) => content.map(Vec::into_boxed_slice),
             };
+            if let (Some(content), Some(_)) = (&record.content, sparse) {
+                // The holes a sparse file's rebuilding added count too.
+                let grown = (content.len() as u64).saturating_sub(header.size);
+                if !opts.content.take(grown) {
+                    record.content = None;
+                    opts.content.give_back(header.size);
+                }
+            }
             match read.elf {
                 Some(capture) if capture.missing().is_empty() => match capture.parse() {
                     Ok(info) => record.elf = Some(Box::new(info)),
@@ -343,7 +423,7 @@ fn walk<R: Read>(
         }
         scan.entries.push(record);
     }
-    Ok(data_end)
+    Ok(())
 }
 
 fn with_path(e: io::Error, path: &[u8]) -> io::Error {
@@ -356,21 +436,28 @@ struct FileRead {
     hash: Option<u128>,
     /// The stored contents, when kept.
     content: Option<Vec<u8>>,
+    /// Keeping them would have gone past the `content-total` limit, so they were not kept.
+    over_total: bool,
     /// The capture of an ELF file (complete, or with regions left to read).
     elf: Option<elf::Capture>,
 }
 
 /// Reads a regular file's data: all of it when `whole` (for the content hash), else only what
-/// is kept and what an ELF capture needs.
+/// is kept and what an ELF capture needs. Kept contents stop at the `file-content` limit, and a
+/// header block at its first empty line; they count against the `content-total` limit as they
+/// grow.
 fn read_file(
     entry: &mut impl Read,
     size: u64,
-    keep: bool,
+    keep: Keep,
+    budget: &ContentBudget,
     inspect_elf: bool,
     whole: bool,
 ) -> io::Result<FileRead> {
     let mut hasher = whole.then(Xxh3::new);
-    let mut kept = keep.then(Vec::new);
+    let mut kept = (keep != Keep::No).then(Vec::new);
+    let mut keeping = kept.is_some();
+    let mut over_total = false;
     let mut capture: Option<elf::Capture> = None;
     // The first bytes, until they say whether this is an ELF file.
     let mut head: Vec<u8> = Vec::new();
@@ -378,14 +465,14 @@ fn read_file(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let wanted = whole
-            || kept.is_some()
+            || keeping
             || !decided
             || capture.as_ref().is_some_and(elf::Capture::wants_stream);
         if !wanted {
             break;
         }
         // Without the content hash, a file's first bytes are enough to tell it is not ELF.
-        let limit = if whole || kept.is_some() || decided {
+        let limit = if whole || keeping || decided {
             buf.len()
         } else {
             4 - head.len()
@@ -398,8 +485,29 @@ fn read_file(
         if let Some(h) = &mut hasher {
             h.update(chunk);
         }
-        if let Some(k) = &mut kept {
-            k.extend_from_slice(chunk);
+        if let (true, Some(k)) = (keeping, &mut kept) {
+            let room = (budget.per_file.saturating_sub(k.len() as u64) as usize).min(chunk.len());
+            if budget.take(room as u64) {
+                let from = k.len();
+                k.extend_from_slice(&chunk[..room]);
+                if keep == Keep::Headers {
+                    // From just before this chunk, in case the empty line straddles two.
+                    let look = from.saturating_sub(3);
+                    if let Some(end) = header_end(&k[look..]) {
+                        budget.give_back((k.len() - (look + end)) as u64);
+                        k.truncate(look + end);
+                        keeping = false;
+                    }
+                }
+                if k.len() as u64 >= budget.per_file {
+                    keeping = false;
+                }
+            } else {
+                budget.give_back(k.len() as u64);
+                kept = None;
+                keeping = false;
+                over_total = true;
+            }
         }
         if decided {
             if let Some(c) = &mut capture {
@@ -421,44 +529,43 @@ fn read_file(
     Ok(FileRead {
         hash: hasher.map(|h| h.digest128()),
         content: kept,
+        over_total,
         elf: capture,
     })
 }
 
-/// The PAX records GNU tar writes for sparse files (formats 0.1 and 1.0).
-struct PaxSparse {
-    name: Option<Vec<u8>>,
-    real_size: Option<u64>,
-    /// Format 1.0 keeps the sparse map at the start of the data.
-    map_in_data: bool,
+/// Where an email-style header block ends: just after its first empty line.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|at| at + 2);
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 4);
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
-fn pax_sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Option<PaxSparse>> {
-    let Some(exts) = entry.pax_extensions()? else {
-        return Ok(None);
-    };
-    let mut found = PaxSparse {
-        name: None,
-        real_size: None,
-        map_in_data: false,
-    };
-    let mut any = false;
-    for ext in exts.flatten() {
-        let number = || {
-            std::str::from_utf8(ext.value_bytes())
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        match ext.key_bytes() {
-            b"GNU.sparse.name" => found.name = Some(ext.value_bytes().to_vec()),
-            b"GNU.sparse.realsize" | b"GNU.sparse.size" => found.real_size = number(),
-            b"GNU.sparse.major" => found.map_in_data = number() == Some(1),
-            b"GNU.sparse.map" => {}
-            _ => continue,
+/// Rebuilds a sparse file from its stored segments and their map (old GNU and PAX 0.x
+/// formats). Called only for files within the `file-content` limit.
+fn expand_map(stored: &[u8], map: &[(u64, u64)], real_size: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut data = stored;
+    let limit = real_size as usize;
+    for &(offset, len) in map {
+        let offset = offset.min(real_size) as usize;
+        if out.len() < offset {
+            out.resize(offset, 0);
         }
-        any = true;
+        let take = (len as usize)
+            .min(data.len())
+            .min(limit.saturating_sub(out.len()));
+        out.extend_from_slice(&data[..take]);
+        data = &data[(len as usize).min(data.len())..];
     }
-    Ok(any.then_some(found))
+    out.resize(limit, 0);
+    out
 }
 
 /// Rebuilds a PAX 1.0 sparse file from its stored form: a map of decimal numbers, one per line

@@ -36,7 +36,7 @@ impl Layer {
     /// Bytes of the regular files this layer's entries hold (what `docker history` and dive
     /// call a layer's size; the tar adds headers and padding).
     pub fn files_bytes(&self) -> u64 {
-        self.entries.iter().map(|e| e.size).sum()
+        sum_bytes(self.entries.iter().map(|e| e.size))
     }
 
     /// Entries that are neither directories nor whiteout markers.
@@ -51,6 +51,12 @@ impl Layer {
             })
             .count()
     }
+}
+
+/// A sum of byte counts that stops at `u64::MAX` instead of wrapping: sizes come from tar
+/// headers, and an image may claim any.
+pub fn sum_bytes(bytes: impl IntoIterator<Item = u64>) -> u64 {
+    bytes.into_iter().fold(0, u64::saturating_add)
 }
 
 /// A Dockerfile step as a person wrote it, from the `created_by` Docker recorded: without
@@ -81,25 +87,41 @@ pub struct ImageDiagnostic {
     pub message: String,
 }
 
+/// The content addresses of an image, where its source has them: the manifest, the config, and
+/// the index (multi-platform image) the manifest was chosen from. A `docker save` tarball has
+/// no manifest blob; a daemon knows only the config's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageDigests {
+    pub manifest: Option<String>,
+    pub config: Option<String>,
+    pub index: Option<String>,
+}
+
 /// What the image config says about the image as a whole.
 #[derive(Clone, Debug, Default)]
 pub struct ImageMeta {
     pub reference: String,
+    pub digests: ImageDigests,
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
     /// The container's environment (`KEY=value`), e.g. an `LD_LIBRARY_PATH`.
     pub env: Vec<String>,
+    /// The config's `User` (`USER` in the Dockerfile), as written; `None` when absent.
+    pub user: Option<String>,
 }
 
 /// The whole image: its metadata, its layers and the stacked tree.
 #[derive(Debug)]
 pub struct Image {
     pub reference: String,
+    pub digests: ImageDigests,
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
     pub env: Vec<String>,
+    /// The config's `User`, as written; `None` when absent (the container runs as root).
+    pub user: Option<String>,
     pub layers: Vec<Layer>,
     pub tree: Tree,
     pub diagnostics: Vec<ImageDiagnostic>,
@@ -143,14 +165,33 @@ impl Image {
                 entries: scan.entries,
             });
         }
+        // Sizes are what the tar headers claim; a hostile image can claim more than a u64
+        // holds in all. Every total saturates rather than wraps, and the report says so.
+        let claimed: u128 = built
+            .iter()
+            .flat_map(|l| &l.entries)
+            .map(|e| u128::from(e.size))
+            .sum();
+        if claimed > u128::from(u64::MAX) {
+            diagnostics.push(ImageDiagnostic {
+                layer: None,
+                path: None,
+                message: format!(
+                    "the file sizes this image claims add up to {claimed} bytes, more than 2^64: totals stop at {} bytes",
+                    u64::MAX
+                ),
+            });
+        }
         let last = built.len().saturating_sub(1) as u32;
         let links = links::Links::as_of(&tree, &built, last);
         Image {
             reference: meta.reference,
+            digests: meta.digests,
             os: meta.os,
             architecture: meta.architecture,
             variant: meta.variant,
             env: meta.env,
+            user: meta.user,
             layers: built,
             tree,
             diagnostics,
@@ -160,7 +201,7 @@ impl Image {
 
     /// Sum of the layers' uncompressed tar sizes.
     pub fn size_bytes(&self) -> u64 {
-        self.layers.iter().map(|l| l.size_bytes).sum()
+        sum_bytes(self.layers.iter().map(|l| l.size_bytes))
     }
 
     /// The entry a change points at.

@@ -50,9 +50,9 @@ impl Image {
         let mut sums = vec![0u64; self.tree.len()];
         for id in (1..self.tree.len() as NodeId).rev() {
             let at = id as usize;
-            sums[at] += own(id).unwrap_or(0);
+            sums[at] = sums[at].saturating_add(own(id).unwrap_or(0));
             let parent = self.tree.node(id).parent as usize;
-            sums[parent] += sums[at];
+            sums[parent] = sums[parent].saturating_add(sums[at]);
         }
         sums
     }

@@ -107,8 +107,9 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "    [{}] {} ({})",
+                    "    [{}{}] {} ({})",
                     f.rule,
+                    if f.is_security() { ", security" } else { "" },
                     printable::escape(&f.message),
                     size(f.bytes)
                 )?;
@@ -140,6 +141,7 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = projection(report) {
         writeln!(out, "**{line}**\n")?;
     }
+    writeln!(out, "{}", super::charts::markdown(report))?;
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -156,8 +158,9 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "- **`{}`** {} ({})",
+                    "- **`{}`**{} {} ({})",
                     f.rule,
+                    if f.is_security() { " (security)" } else { "" },
                     markdown::text(&f.message),
                     size(f.bytes)
                 )?;

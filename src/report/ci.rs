@@ -288,7 +288,12 @@ pub fn write_junit(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
             .cloned()
             .or_else(|| f.layer.map(|l| format!("layer {l}")))
             .unwrap_or_default();
-        let mut case = TestCase::new(format!("{} {place}", f.rule), status);
+        let name = if place.is_empty() {
+            f.rule.clone()
+        } else {
+            format!("{} {place}", f.rule)
+        };
+        let mut case = TestCase::new(name, status);
         case.set_classname(format!("pydive.findings.{}", f.rule));
         found.add_test_case(case);
     }

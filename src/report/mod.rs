@@ -1,11 +1,13 @@
 //! Report: the image, the facts and the findings in one value, and one writer per format. The
 //! writers compute nothing; the JSON writer has its own versioned schema types (`json.rs`,
-//! documented in `docs/report-schema.md`).
+//! documented in `docs/report-schema.md`), which the HTML page (`html/`) embeds.
 
 pub mod audit;
+pub mod charts;
 pub mod ci;
 pub mod diff;
 pub mod explain;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod schema;
@@ -45,6 +47,8 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    /// One self-contained page: header, treemap, layers, tables.
+    Html,
 }
 
 /// Writes the full report in a format.
@@ -53,6 +57,8 @@ pub fn write(report: &Report, format: Format, out: &mut dyn std::io::Write) -> s
         Format::Text => for_people(out, |out| text::write(report, out)),
         Format::Json => json::write(report, false, out),
         Format::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
+        // Names reach the page as JSON strings, shown with textContent: nothing to escape.
+        Format::Html => html::write(report, out),
     }
 }
 
@@ -76,6 +82,8 @@ pub fn write_audit(
         Format::Text => for_people(out, |out| audit::write_text(report, out)),
         Format::Json => json::write(report, false, out),
         Format::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
+        // Names reach the page as JSON strings, shown with textContent: nothing to escape.
+        Format::Html => html::write(report, out),
     }
 }
 

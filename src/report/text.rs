@@ -1,5 +1,5 @@
 //! The text report: what a person reads in a terminal. Layers with their step and size, where
-//! the bytes went, the waste, and the findings with their fixes.
+//! the bytes went, the largest OS packages, the waste, and the findings with their fixes.
 
 use std::io::{self, Write};
 
@@ -24,7 +24,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         platform.push_str(v);
     }
     writeln!(out, "{}", escape(&image.reference))?;
-    let layer_bytes: u64 = image.layers.iter().map(|l| l.files_bytes()).sum();
+    let layer_bytes = crate::model::sum_bytes(image.layers.iter().map(|l| l.files_bytes()));
     writeln!(
         out,
         "  {platform}, {} layers holding {} ({} as layer tars); {} files ({}) in the final filesystem",
@@ -100,6 +100,35 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    let os = &facts.os_packages;
+    if let Some(manager) = os.manager {
+        let total: u64 = os.packages.iter().map(|p| p.bytes).sum();
+        let toolchain: Vec<_> = os.packages.iter().filter(|p| p.toolchain).collect();
+        writeln!(
+            out,
+            "\nOS packages ({}: {} installed, {}; build toolchain {} packages, {})",
+            match manager {
+                crate::analysis::packages::Manager::Dpkg => "dpkg",
+                crate::analysis::packages::Manager::Apk => "apk",
+            },
+            group(os.packages.len() as u64),
+            size(total),
+            group(toolchain.len() as u64),
+            size(toolchain.iter().map(|p| p.bytes).sum()),
+        )?;
+        for p in os.packages.iter().take(10) {
+            writeln!(
+                out,
+                "  {:>10}  layer {:>2}  {} {}{}",
+                size(p.bytes),
+                p.layer,
+                p.name,
+                p.version,
+                if p.toolchain { "  (toolchain)" } else { "" }
+            )?;
+        }
+    }
+
     if !waste.files.is_empty() {
         writeln!(out, "\nLargest waste")?;
         for w in waste.files.iter().take(10) {
@@ -127,9 +156,10 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let layer = f.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
         writeln!(
             out,
-            "  {:<7} [{}] {layer}{}",
+            "  {:<7} [{}{}] {layer}{}",
             f.severity,
             f.rule,
+            if f.is_security() { ", security" } else { "" },
             escape(&f.message)
         )?;
         if let Some(step_text) = &f.created_by {

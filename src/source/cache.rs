@@ -1,16 +1,30 @@
 //! Layer blobs downloaded from registries, kept by digest under the user's cache directory
 //! (`$XDG_CACHE_HOME/pydive/blobs/sha256/<hex>`, or `PYDIVE_CACHE_DIR`) so that reading the same
 //! image again downloads nothing. A blob enters the cache only once its digest has been checked;
-//! the least recently used blobs leave it when it grows past its size limit. `pydive cache`
-//! shows it and `pydive cache clear` empties it.
+//! the least recently used blobs leave it when it grows past its size limit, and downloads a
+//! killed run left unfinished (`.partial-*`) once nothing has written to them for a while.
+//! `pydive cache` shows it and `pydive cache clear` empties it.
+//!
+//! The cache may be shared, and anyone who can write to it can plant things there. So it never
+//! follows a symbolic link (blobs are opened `O_NOFOLLOW`, a link at a blob's path is replaced
+//! by the blob), never touches anything outside its directory, and something foreign at a
+//! blob's path (a directory, a FIFO) is skipped with a warning rather than an error that would
+//! poison that image until `pydive cache clear`.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+
+use crate::printable::warn;
+
+/// An unfinished download nothing has written to for this long belongs to a run that ended.
+/// (A live download writes at least every `read-timeout`, or stops.)
+pub const STALE_PARTIAL: Duration = Duration::from_secs(15 * 60);
 
 /// The default limit: past it, the least recently used blobs are removed.
 pub const DEFAULT_MAX_BYTES: u64 = 10 << 30;
@@ -44,6 +58,17 @@ impl BlobCache {
         let blobs = config.dir.join("blobs/sha256");
         fs::create_dir_all(&blobs)
             .with_context(|| format!("cannot create the cache directory {}", blobs.display()))?;
+        // The directories inside the cache must be its own, not links to elsewhere.
+        for dir in [config.dir.join("blobs"), blobs.clone()] {
+            let meta = fs::symlink_metadata(&dir)
+                .with_context(|| format!("cannot read the cache directory {}", dir.display()))?;
+            if !meta.is_dir() {
+                bail!(
+                    "the cache directory {} is a symbolic link or not a directory; remove it, or set PYDIVE_CACHE_DIR elsewhere",
+                    dir.display()
+                );
+            }
+        }
         Ok(BlobCache {
             blobs,
             max_bytes: config.max_bytes,
@@ -56,10 +81,37 @@ impl BlobCache {
             .then(|| self.blobs.join(hex))
     }
 
-    /// The cached blob, marked as just used.
+    /// The cached blob, marked as just used. Anything at the blob's path that is not a regular
+    /// file (a link, a FIFO, a directory) is not read: a warning says so, and the download
+    /// that follows replaces it if it can.
     pub fn get(&self, digest: &str) -> Option<(File, PathBuf)> {
         let path = self.path(digest)?;
-        let file = File::open(&path).ok()?;
+        let file = match fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                warn(&format!(
+                    "cache: {} is a symbolic link, not a blob; not followed, it will be replaced",
+                    path.display()
+                ));
+                return None;
+            }
+            Err(e) => {
+                warn(&format!("cache: cannot read {}: {e}", path.display()));
+                return None;
+            }
+        };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            warn(&format!(
+                "cache: {} is not a regular file; not read",
+                path.display()
+            ));
+            return None;
+        }
         let _ = file.set_modified(SystemTime::now());
         Some((file, path))
     }
@@ -82,7 +134,12 @@ impl BlobCache {
             std::process::id(),
             TEMP_SERIAL.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = File::create(&temp)
+        // A new file of our own: never one planted at the name, nor through a link.
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp)
             .with_context(|| format!("cannot write to the cache at {}", temp.display()))?;
         Ok(Pending {
             file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
@@ -91,9 +148,20 @@ impl BlobCache {
         })
     }
 
-    /// Removes the least recently used blobs until the cache fits its limit.
+    /// Removes the least recently used blobs until the cache fits its limit, and unfinished
+    /// downloads nothing writes to any more.
     pub fn trim(&self) -> Result<()> {
-        let mut blobs = list(&self.blobs)?;
+        let listing = list(&self.blobs)?;
+        let now = SystemTime::now();
+        for partial in &listing.partial {
+            if now
+                .duration_since(partial.used)
+                .is_ok_and(|age| age > STALE_PARTIAL)
+            {
+                let _ = fs::remove_file(&partial.path);
+            }
+        }
+        let mut blobs = listing.blobs;
         let mut total: u64 = blobs.iter().map(|b| b.size).sum();
         blobs.sort_by_key(|b| b.used);
         for blob in blobs {
@@ -123,8 +191,15 @@ impl Pending {
                 .and_then(|f| f.sync_all())
                 .with_context(|| format!("cannot write {}", self.temp.display()))?;
         }
-        fs::rename(&self.temp, &self.target)
-            .with_context(|| format!("cannot write {}", self.target.display()))
+        // rename(2) replaces a link or a file at the target, never what a link points to.
+        if let Err(e) = fs::rename(&self.temp, &self.target) {
+            let _ = fs::remove_file(&self.temp);
+            warn(&format!(
+                "cache: cannot store the blob at {} ({e}); something else is in the way, so it was not cached",
+                self.target.display()
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -159,8 +234,16 @@ struct CachedBlob {
     used: SystemTime,
 }
 
-fn list(blobs: &Path) -> Result<Vec<CachedBlob>> {
-    let mut found = Vec::new();
+/// What the blob directory holds: blobs, and unfinished downloads.
+#[derive(Default)]
+struct Listing {
+    blobs: Vec<CachedBlob>,
+    partial: Vec<CachedBlob>,
+}
+
+/// Regular files only, by their own metadata (links are not followed, directories skipped).
+fn list(blobs: &Path) -> Result<Listing> {
+    let mut found = Listing::default();
     let entries = match fs::read_dir(blobs) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
@@ -168,28 +251,48 @@ fn list(blobs: &Path) -> Result<Vec<CachedBlob>> {
     };
     for entry in entries.flatten() {
         let Ok(meta) = entry.metadata() else { continue };
-        if !meta.is_file() || entry.file_name().to_string_lossy().starts_with('.') {
+        if !meta.is_file() {
             continue;
         }
-        found.push(CachedBlob {
+        let name = entry.file_name();
+        let blob = CachedBlob {
             path: entry.path(),
             size: meta.len(),
             used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        });
+        };
+        if name.to_string_lossy().starts_with(".partial-") {
+            found.partial.push(blob);
+        } else if !name.to_string_lossy().starts_with('.') {
+            found.blobs.push(blob);
+        }
     }
     Ok(found)
 }
 
-/// How many blobs the cache holds and their bytes.
-pub fn usage(config: &CacheConfig) -> Result<(usize, u64)> {
-    let blobs = list(&config.dir.join("blobs/sha256"))?;
-    Ok((blobs.len(), blobs.iter().map(|b| b.size).sum()))
+/// What the cache holds: blobs and their bytes, unfinished downloads and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub blobs: usize,
+    pub bytes: u64,
+    pub partial: usize,
+    pub partial_bytes: u64,
+}
+
+pub fn usage(config: &CacheConfig) -> Result<Usage> {
+    let listing = list(&config.dir.join("blobs/sha256"))?;
+    Ok(Usage {
+        blobs: listing.blobs.len(),
+        bytes: listing.blobs.iter().map(|b| b.size).sum(),
+        partial: listing.partial.len(),
+        partial_bytes: listing.partial.iter().map(|b| b.size).sum(),
+    })
 }
 
 /// Empties the cache; returns what it held.
-pub fn clear(config: &CacheConfig) -> Result<(usize, u64)> {
+pub fn clear(config: &CacheConfig) -> Result<Usage> {
     let held = usage(config)?;
     let blobs = config.dir.join("blobs");
+    // remove_dir_all removes a link it meets, not what the link points to.
     match fs::remove_dir_all(&blobs) {
         Ok(()) => Ok(held),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(held),
@@ -249,7 +352,7 @@ mod tests {
         let mut p = cache.pending(A).unwrap();
         p.write_all(b"half a blob").unwrap();
         drop(p);
-        assert_eq!(usage(&config).unwrap(), (0, 0));
+        assert_eq!(usage(&config).unwrap(), Usage::default());
         assert!(cache.get(A).is_none());
         assert!(
             fs::read_dir(dir.path().join("blobs/sha256"))
@@ -279,8 +382,102 @@ mod tests {
         cache.trim().unwrap();
         assert!(cache.get(A).is_some());
         assert!(cache.get(B).is_none());
-        assert_eq!(usage(&config).unwrap(), (1, 100));
-        assert_eq!(clear(&config).unwrap(), (1, 100));
-        assert_eq!(usage(&config).unwrap(), (0, 0));
+        let one = Usage {
+            blobs: 1,
+            bytes: 100,
+            ..Usage::default()
+        };
+        assert_eq!(usage(&config).unwrap(), one);
+        assert_eq!(clear(&config).unwrap(), one);
+        assert_eq!(usage(&config).unwrap(), Usage::default());
+    }
+
+    fn config(dir: &Path) -> CacheConfig {
+        CacheConfig {
+            dir: dir.into(),
+            max_bytes: 1 << 20,
+        }
+    }
+
+    #[test]
+    fn a_link_planted_at_a_blob_is_neither_read_nor_touched_but_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::write(&outside, b"not the cache's").unwrap();
+        let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        File::options()
+            .write(true)
+            .open(&outside)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let config = config(&dir.path().join("cache"));
+        let cache = BlobCache::open(&config).unwrap();
+        std::os::unix::fs::symlink(&outside, cache.path(A).unwrap()).unwrap();
+        assert!(cache.get(A).is_none());
+        put(&cache, A, b"the blob");
+        assert_eq!(fs::read(cache.path(A).unwrap()).unwrap(), b"the blob");
+        assert_eq!(fs::read(&outside).unwrap(), b"not the cache's");
+        assert_eq!(fs::metadata(&outside).unwrap().modified().unwrap(), old);
+        // Trimming and clearing do not reach through links either.
+        let linked = dir.path().join("linked");
+        fs::write(&linked, b"keep me").unwrap();
+        std::os::unix::fs::symlink(&linked, cache.path(B).unwrap()).unwrap();
+        cache.trim().unwrap();
+        clear(&config).unwrap();
+        assert_eq!(fs::read(&linked).unwrap(), b"keep me");
+    }
+
+    #[test]
+    fn a_directory_at_a_blob_path_is_skipped_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let cache = BlobCache::open(&config).unwrap();
+        fs::create_dir_all(cache.path(A).unwrap().join("inside")).unwrap();
+        assert!(cache.get(A).is_none());
+        put(&cache, A, b"the blob");
+        assert!(cache.path(A).unwrap().join("inside").is_dir());
+        // No temporary file is left behind.
+        assert_eq!(usage(&config).unwrap(), Usage::default());
+    }
+
+    #[test]
+    fn a_linked_blob_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        let cache_dir = dir.path().join("cache");
+        fs::create_dir_all(cache_dir.join("blobs")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, cache_dir.join("blobs/sha256")).unwrap();
+        let e = BlobCache::open(&config(&cache_dir)).err().unwrap();
+        assert!(e.to_string().contains("is a symbolic link"), "{e}");
+    }
+
+    #[test]
+    fn unfinished_downloads_are_counted_and_trimmed_once_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let cache = BlobCache::open(&config).unwrap();
+        // A run killed mid-download leaves its partial file behind (named as `pending` names
+        // them), beside a download in progress.
+        let stale = cache.blobs.join(".partial-aaaaaaaaaaaa-99999-0");
+        fs::write(&stale, [1; 300]).unwrap();
+        let fresh = cache.pending(B).unwrap();
+        let held = usage(&config).unwrap();
+        assert_eq!((held.partial, held.partial_bytes), (2, 300));
+        File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(SystemTime::now() - STALE_PARTIAL - Duration::from_secs(60))
+            .unwrap();
+        cache.trim().unwrap();
+        assert!(!stale.exists());
+        assert_eq!(
+            usage(&config).unwrap().partial,
+            1,
+            "the live download stays"
+        );
+        drop(fresh);
     }
 }

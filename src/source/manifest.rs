@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::layer::{LayerScan, blob::hex};
+use crate::model::ImageDigests;
 
 /// Small files (manifests, configs, indexes) of an image, by their path in the layout.
 pub trait MetaFiles {
@@ -39,6 +40,9 @@ pub struct ImageConfig {
 pub struct RunConfig {
     #[serde(rename = "Env", default)]
     pub env: Option<Vec<String>>,
+    /// `USER`: a name or uid, optionally `:group`; empty or absent is root.
+    #[serde(rename = "User", default)]
+    pub user: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -101,6 +105,7 @@ impl LayerRef {
 pub struct Resolved {
     pub config: ImageConfig,
     pub layers: Vec<LayerRef>,
+    pub digests: ImageDigests,
 }
 
 /// `os/arch[/variant]`.
@@ -221,7 +226,8 @@ pub fn resolve_archive(
             list_tags(&entries)
         ),
     };
-    let config: ImageConfig = read_json(files, &entry.config, "config")?;
+    let (config, config_digest): (ImageConfig, String) =
+        read_json_digest(files, &entry.config, "config")?;
     if config.rootfs.diff_ids.len() != entry.layers.len() {
         bail!(
             "{}: manifest.json lists {} layers but the config has {} diff_ids",
@@ -251,7 +257,15 @@ pub fn resolve_archive(
             }
         })
         .collect();
-    Ok(Resolved { config, layers })
+    let digests = ImageDigests {
+        config: Some(config_digest),
+        ..ImageDigests::default()
+    };
+    Ok(Resolved {
+        config,
+        layers,
+        digests,
+    })
 }
 
 fn list_tags(entries: &[DockerManifestEntry]) -> String {
@@ -341,6 +355,8 @@ const LAYER_TYPES: [&str; 10] = [
 /// One image manifest found through the index, with what selects it.
 struct Candidate {
     descriptor: Descriptor,
+    /// The digest of the image index that lists it (not `index.json`, which has none).
+    index: Option<String>,
 }
 
 impl Candidate {
@@ -394,7 +410,7 @@ pub fn resolve_oci(
     let index: Index = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: malformed index.json", files.origin()))?;
     let mut candidates = Vec::new();
-    collect_manifests(files, index, None, 0, &mut candidates)?;
+    collect_manifests(files, index, None, None, 0, &mut candidates)?;
     candidates.retain(|c| !c.is_attestation());
 
     if let Some(tag) = tag {
@@ -491,13 +507,23 @@ pub fn resolve_oci(
             })
         })
         .collect::<Result<_>>()?;
-    Ok(Resolved { config, layers })
+    let digests = ImageDigests {
+        manifest: Some(chosen.descriptor.digest.clone()),
+        config: Some(manifest.config.digest.clone()),
+        index: chosen.index.clone(),
+    };
+    Ok(Resolved {
+        config,
+        layers,
+        digests,
+    })
 }
 
 /// Flattens nested indexes into the image manifests they list.
 fn collect_manifests(
     files: &impl MetaFiles,
     index: Index,
+    index_digest: Option<&str>,
     inherited_tag: Option<&str>,
     depth: usize,
     out: &mut Vec<Candidate>,
@@ -518,9 +544,13 @@ fn collect_manifests(
                 .annotations
                 .get("org.opencontainers.image.ref.name")
                 .cloned();
-            collect_manifests(files, nested, tag.as_deref(), depth + 1, out)?;
+            let digest = descriptor.digest.clone();
+            collect_manifests(files, nested, Some(&digest), tag.as_deref(), depth + 1, out)?;
         } else {
-            out.push(Candidate { descriptor });
+            out.push(Candidate {
+                descriptor,
+                index: index_digest.map(String::from),
+            });
         }
     }
     Ok(())
@@ -536,16 +566,18 @@ fn blob_path(digest: &str) -> Result<String> {
     Ok(format!("blobs/sha256/{hex}"))
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(
+/// Reads a small JSON file by name, with the sha256 digest of its bytes.
+fn read_json_digest<T: serde::de::DeserializeOwned>(
     files: &impl MetaFiles,
     name: &str,
     what: &str,
-) -> Result<T> {
+) -> Result<(T, String)> {
     let bytes = files
         .read_meta(name)?
         .ok_or_else(|| anyhow!("{}: the {what} {name} is missing", files.origin()))?;
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("{}: malformed {what} {name}", files.origin()))
+    let value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: malformed {what} {name}", files.origin()))?;
+    Ok((value, format!("sha256:{}", hex(&Sha256::digest(&bytes)))))
 }
 
 /// Reads a small blob by digest and checks that it hashes to its name.

@@ -8,7 +8,9 @@
 
 mod auth;
 pub mod cache;
+pub mod catalog;
 mod daemon;
+mod distribution;
 mod manifest;
 mod progress;
 mod registry;
@@ -153,7 +155,11 @@ pub struct ReadOptions<'a> {
     /// Which image of a multi-platform index to take.
     pub platform: Platform,
     /// Which regular files' contents the analyses want (path, size).
-    pub keep_content: &'a (dyn Fn(&[u8], u64) -> bool + Sync),
+    pub keep_content: &'a (dyn Fn(&[u8], u64) -> layer::Keep + Sync),
+    /// What the image may cost: header, content and metadata sizes, waits.
+    pub limits: &'a crate::limits::Limits,
+    /// The `file-content` and `content-total` limits, shared by every layer's walk.
+    pub content: &'a layer::ContentBudget,
     /// How to reach daemons and registries.
     pub fetch: &'a FetchOptions,
     /// Read every ELF file's facts.
@@ -161,6 +167,46 @@ pub struct ReadOptions<'a> {
     /// Counters to update as layers are walked, for a progress display of the caller's own
     /// (the explorer's), besides or instead of the bars on standard error.
     pub counters: Option<&'a Counters>,
+    /// Layer walks shared with other images read by the same process (`pydive scan`).
+    pub layers: Option<&'a dyn LayerCache>,
+}
+
+/// Where a process that reads many images (`pydive scan`) keeps layer walks, by blob digest, so
+/// that a layer several images share is read once. It also decides when a walk may start,
+/// which is how a scan caps its concurrent downloads.
+pub trait LayerCache: Sync {
+    /// The walk of the layer with this digest: a kept one, or `walk()`'s.
+    fn scan(&self, digest: &str, walk: &mut dyn FnMut() -> Result<LayerScan>) -> Result<LayerScan>;
+}
+
+/// Walks a layer through the caller's cache, if it gave one.
+fn cached_walk(
+    opts: &ReadOptions,
+    digest: &str,
+    mut walk: impl FnMut() -> Result<LayerScan>,
+) -> Result<LayerScan> {
+    match opts.layers {
+        Some(cache) => cache.scan(digest, &mut walk),
+        None => walk(),
+    }
+}
+
+/// An error a later attempt may not meet: the registry could not be reached, was busy, or
+/// asked to slow down. `pydive scan` tells its engine to retry such a failure.
+#[derive(Debug)]
+pub struct Transient(pub String);
+
+impl fmt::Display for Transient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Transient {}
+
+/// Whether an error, or one it wraps, is [`Transient`].
+pub fn is_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| cause.is::<Transient>())
 }
 
 /// How far a read has got: layers walked (of how many, once known) and their stored bytes.
@@ -225,13 +271,21 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             input: Input::Stdin,
             reference: wanted,
         } => stream::read_stdin(wanted.as_deref(), opts)?,
+        // A FIFO or `<(docker save img)` is read as it comes, like standard input.
+        Transport::DockerArchive {
+            input: Input::File(path),
+            reference: wanted,
+        } if stream::is_stream(path) => stream::read_path(path, wanted.as_deref(), opts)?,
+        Transport::OciArchive { path, tag } if stream::is_stream(path) => {
+            stream::read_path(path, tag.as_deref(), opts)?
+        }
         Transport::DockerArchive {
             input,
             reference: wanted,
         } => {
             let store = match input {
-                Input::File(path) => store::Store::open_tar(path)?,
-                Input::Embedded(bytes) => store::Store::embedded(bytes)?,
+                Input::File(path) => store::Store::open_tar(path, opts.limits)?,
+                Input::Embedded(bytes) => store::Store::embedded(bytes, opts.limits)?,
                 Input::Stdin => unreachable!("handled above"),
             };
             let resolved = manifest::resolve_archive(&store, wanted.as_deref(), &opts.platform)?;
@@ -239,13 +293,13 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             (resolved, scans)
         }
         Transport::Oci { dir, tag } => {
-            let store = store::Store::open_dir(dir)?;
+            let store = store::Store::open_dir(dir, opts.limits)?;
             let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
             let scans = scan_store(&store, &resolved, opts)?;
             (resolved, scans)
         }
         Transport::OciArchive { path, tag } => {
-            let store = store::Store::open_tar(path)?;
+            let store = store::Store::open_tar(path, opts.limits)?;
             let resolved = manifest::resolve_oci(&store, tag.as_deref(), &opts.platform)?;
             let scans = scan_store(&store, &resolved, opts)?;
             (resolved, scans)
@@ -274,9 +328,11 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
     let config = resolved.config;
     let meta = ImageMeta {
         reference,
+        digests: resolved.digests,
         os: config.os,
         architecture: config.architecture,
         variant: config.variant,
+        user: config.config.as_ref().and_then(|c| c.user.clone()),
         env: config.config.and_then(|c| c.env).unwrap_or_default(),
     };
     Ok(Image::build(meta, layers))
@@ -306,12 +362,14 @@ fn scan_store(
     let progress = progress::Progress::new(opts.fetch.progress && total >= LARGE_IMAGE);
     let bar = progress.bytes("reading layers", Some(total));
 
-    let scan_layer = |l: &manifest::LayerRef| -> Result<LayerScan> {
+    let scan_one = |l: &manifest::LayerRef| -> Result<LayerScan> {
         let scan_opts = ScanOptions {
             hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
             hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
             keep_content: opts.keep_content,
             inspect_elf: opts.inspect_elf,
+            max_tar_header: opts.limits.tar_header,
+            content: opts.content,
         };
         let blob = store.open(&l.member)?;
         let scan = if opts.verify || !blob.is_plain_tar()? {
@@ -339,6 +397,7 @@ fn scan_store(
         }
         Ok(scan)
     };
+    let scan_layer = |l: &manifest::LayerRef| cached_walk(opts, &l.digest, || scan_one(l));
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut results: Vec<(usize, Result<LayerScan>)> = std::thread::scope(|scope| {

@@ -1,49 +1,34 @@
 //! `docker://[REGISTRY/]REPO[:TAG|@DIGEST]`: an image read straight from a registry, no daemon.
 //!
-//! oci-client speaks the distribution API (the `/v2/` challenge, anonymous or credentialed
-//! bearer tokens, basic auth). The manifest (or index) and the config go through the same
-//! resolution as an OCI layout on disk, so tags, platforms and digests of small blobs are handled
-//! in one place. Layers are then downloaded a few at a time, each streamed through its walk while
-//! it arrives and teed into the cache, and the blob enters the cache only when its digest matches.
-//! The async client stays in here: each layer's byte stream reaches the walk as a blocking `Read`.
+//! `distribution` speaks the registry API (the `/v2/` challenge, anonymous or credentialed
+//! bearer tokens, basic auth) with pydive's limits on every wait and every body. The manifest
+//! (or index) and the config go through the same resolution as an OCI layout on disk, so tags,
+//! platforms and digests of small blobs are handled in one place. Layers are then downloaded a
+//! few at a time, each streamed through its walk while it arrives and teed into the cache, and
+//! the blob enters the cache only when its digest matches. The async client stays in
+//! `distribution`: each layer's byte stream reaches the walk as a blocking `Read`.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Read, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use futures_util::StreamExt;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::manifest::{
-    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
-    OCI_IMAGE_MEDIA_TYPE,
-};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference, RegistryOperation};
-use tokio::runtime::Runtime;
-use tokio_util::io::{StreamReader, SyncIoBridge};
+use oci_client::Reference;
 
 use super::ReadOptions;
 use super::auth::{self, Origin};
 use super::cache::{BlobCache, Pending};
+use super::distribution::{Connect, Failure, Repository, one_line};
 use super::manifest::{self, LayerRef, MetaFiles, Resolved};
 use super::progress::{Counted, Progress};
-use crate::layer::{self, LayerScan, ScanOptions};
+use crate::layer::{self, LayerScan, ScanOptions, blob};
 
 /// Layers downloaded (and walked) at the same time.
 const DOWNLOADS: usize = 3;
-/// Manifests, indexes and configs are small; anything bigger is refused.
-const META_LIMIT: usize = 16 * 1024 * 1024;
 
-const ACCEPT: &[&str] = &[
-    OCI_IMAGE_MEDIA_TYPE,
-    OCI_IMAGE_INDEX_MEDIA_TYPE,
-    IMAGE_MANIFEST_MEDIA_TYPE,
-    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
-];
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// Plain HTTP is used only for a registry on the loopback interface, or when asked for.
 pub fn allows_plain_http(registry: &str, insecure: bool) -> bool {
@@ -66,7 +51,6 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
         .map_err(|e| anyhow!("docker://{name}: not an image reference ({e})"))?;
     let registry = reference.resolve_registry().to_string();
     let may_use_http = allows_plain_http(&registry, opts.fetch.insecure);
-    let loopback = allows_plain_http(&registry, false);
     let (credentials, cred_origin) = auth::find(&registry, opts.fetch.credentials.as_ref());
     let mut ctx = Remote {
         origin: format!("docker://{}", reference.whole()),
@@ -83,51 +67,31 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
         .enable_all()
         .build()
         .context("cannot start the network runtime")?;
-    let client_for = |plain_http: bool| {
-        Client::try_from(ClientConfig {
-            protocol: if plain_http {
-                ClientProtocol::HttpsExcept(vec![registry.clone()])
-            } else {
-                ClientProtocol::Https
-            },
-            // An --insecure registry's certificate is not checked (as Docker does).
-            accept_invalid_certificates: opts.fetch.insecure,
-            // On the loopback interface a connection is instant, or not going to happen.
-            connect_timeout: Some(Duration::from_secs(if loopback { 5 } else { 30 })),
-            read_timeout: Some(Duration::from_secs(300)),
-            user_agent: concat!("pydive/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        })
-    };
-    let registry_auth = match &credentials {
-        Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.expose().to_string()),
-        None => RegistryAuth::Anonymous,
-    };
-    // HTTPS first; plain HTTP only where allowed, and only when HTTPS cannot connect at all
-    // (an untrusted certificate is reported, not worked around).
-    let mut client = client_for(false).map_err(|e| ctx.explain(e))?;
-    match runtime.block_on(client.auth(&reference, &registry_auth, RegistryOperation::Pull)) {
-        Ok(_) => {}
-        Err(OciDistributionError::RequestError(e))
-            if may_use_http && e.is_connect() && !is_certificate_error(&e) =>
-        {
-            ctx.plain_http = true;
-            client = client_for(true).map_err(|e| ctx.explain(e))?;
-            runtime
-                .block_on(client.auth(&reference, &registry_auth, RegistryOperation::Pull))
-                .map_err(|e| ctx.explain(e))?;
-        }
-        Err(e) => return Err(ctx.explain(e)),
-    }
-
-    let (top, top_digest) = runtime
-        .block_on(client.pull_manifest_raw(&reference, &registry_auth, ACCEPT))
-        .map_err(|e| ctx.explain(e))?;
-    let files = Files {
-        runtime: &runtime,
-        client: &client,
+    let connect = Connect {
         reference: &reference,
-        auth: &registry_auth,
+        credentials: credentials.as_ref(),
+        may_use_http,
+        insecure: opts.fetch.insecure,
+        limits: opts.limits,
+    };
+    let repo = match Repository::connect(&connect, runtime.handle().clone()) {
+        Ok((repo, plain_http)) => {
+            ctx.plain_http = plain_http;
+            repo
+        }
+        Err((failure, plain_http)) => {
+            ctx.plain_http = plain_http;
+            return Err(ctx.explain(failure));
+        }
+    };
+    let wanted = reference
+        .digest()
+        .or(reference.tag())
+        .unwrap_or("latest")
+        .to_string();
+    let (top, top_digest) = repo.manifest(&wanted).map_err(|e| ctx.explain(e))?;
+    let files = Files {
+        repo: &repo,
         ctx: &ctx,
         known: Mutex::default(),
         manifests: Mutex::default(),
@@ -137,14 +101,20 @@ pub fn read(name: &str, opts: &ReadOptions) -> Result<(Resolved, Vec<LayerScan>)
     let resolved = manifest::resolve_oci(&files, None, &opts.platform)?;
     let sizes = files.layer_sizes.into_inner().unwrap_or_default();
 
-    let cache = match &opts.fetch.cache {
-        Some(config) => Some(BlobCache::open(config)?),
-        None => None,
-    };
+    // A cache that cannot be used is no reason not to read the image.
+    let cache = opts
+        .fetch
+        .cache
+        .as_ref()
+        .and_then(|config| match BlobCache::open(config) {
+            Ok(cache) => Some(cache),
+            Err(e) => {
+                crate::printable::warn(&format!("{e:#}; reading without the cache"));
+                None
+            }
+        });
     let fetch = Fetch {
-        runtime: &runtime,
-        client: &client,
-        reference: &reference,
+        repo: &repo,
         ctx: &ctx,
         cache: cache.as_ref(),
         progress: Progress::new(opts.fetch.progress),
@@ -170,128 +140,72 @@ struct Remote {
 }
 
 impl Remote {
-    /// One line that says what went wrong and what to do; never a secret.
-    fn explain(&self, e: OciDistributionError) -> anyhow::Error {
+    /// [`Remote::describe`], marked [`super::Transient`] when a later attempt may succeed:
+    /// rate limits, an overloaded or restarting registry, a network that did not answer.
+    fn explain(&self, e: Failure) -> anyhow::Error {
+        let transient = match &e {
+            Failure::Connect { certificate, .. } => !certificate,
+            Failure::Status { code, .. } => matches!(code, 408 | 429 | 500 | 502 | 503 | 504),
+            Failure::Timeout { .. } | Failure::TooSlow { .. } => true,
+            Failure::Denied
+            | Failure::NotFound { .. }
+            | Failure::TooBig { .. }
+            | Failure::Other(_) => false,
+        };
+        let err = self.describe(e);
+        if transient {
+            anyhow::Error::new(super::Transient(format!("{err:#}")))
+        } else {
+            err
+        }
+    }
+
+    /// One line that says what went wrong and what to do; never a secret, never a page the
+    /// registry sent with a denial.
+    fn describe(&self, e: Failure) -> anyhow::Error {
         let origin = &self.origin;
         let registry = &self.registry;
-        let denied = || match &self.credentials {
-            Origin::Anonymous => anyhow!(
-                "{origin}: the registry wants a login: run `docker login {registry}`, \
-                 or pass --username NAME --password-stdin"
-            ),
-            from => anyhow!("{origin}: the registry refused the credentials from {from}"),
-        };
-        match &e {
-            OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => denied(),
-            OciDistributionError::ServerError { code: 401, .. } => denied(),
-            OciDistributionError::RegistryError { envelope, .. } => {
-                let found: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-                let message = envelope
-                    .errors
-                    .iter()
-                    .map(|e| e.message.clone())
-                    .filter(|m| !m.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                if found
-                    .iter()
-                    .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-                {
-                    denied()
-                } else if found.iter().any(|c| {
-                    matches!(
-                        c,
-                        OciErrorCode::ManifestUnknown
-                            | OciErrorCode::NameUnknown
-                            | OciErrorCode::NotFound
-                    )
-                }) {
-                    anyhow!(
-                        "{origin}: no such image in the registry ({})",
-                        one_line(&message)
-                    )
-                } else {
-                    anyhow!("{origin}: the registry says: {}", one_line(&message))
-                }
-            }
-            OciDistributionError::ServerError { code: 404, .. } => {
+        let scheme = if self.plain_http { "http" } else { "https" };
+        match e {
+            Failure::Denied => match &self.credentials {
+                Origin::Anonymous => anyhow!(
+                    "{origin}: the registry wants a login: run `docker login {registry}`, \
+                     or pass --username NAME --password-stdin"
+                ),
+                from => anyhow!("{origin}: the registry refused the credentials from {from}"),
+            },
+            Failure::NotFound { message } if message.is_empty() => {
                 anyhow!("{origin}: no such image in the registry")
             }
-            OciDistributionError::ServerError { code, message, .. } => anyhow!(
-                "{origin}: the registry answered HTTP {code}: {}",
-                one_line(&truncate(message, 200))
+            Failure::NotFound { message } => {
+                anyhow!("{origin}: no such image in the registry ({message})")
+            }
+            Failure::Connect {
+                cause,
+                certificate: true,
+            } => anyhow!(
+                "{origin}: the certificate of https://{registry} is not trusted ({cause}); \
+                 add its CA to the system's certificates or SSL_CERT_FILE, or pass --insecure"
             ),
-            OciDistributionError::RequestError(req) => {
-                let scheme = if self.plain_http { "http" } else { "https" };
-                let cause = root_cause(req);
+            Failure::Connect { cause, .. } => {
                 let hint = if !self.may_use_http {
                     "; if it speaks plain HTTP, pass --insecure"
                 } else {
                     ""
                 };
-                if is_certificate_error(req) {
-                    anyhow!(
-                        "{origin}: the certificate of https://{registry} is not trusted ({cause}); \
-                         add its CA to the system's certificates or SSL_CERT_FILE, or pass --insecure"
-                    )
-                } else if req.is_connect() || req.is_timeout() {
-                    anyhow!(
-                        "{origin}: cannot reach the registry at {scheme}://{registry} ({cause}){hint}"
-                    )
-                } else {
-                    anyhow!("{origin}: {scheme}://{registry}: {cause}")
-                }
+                anyhow!(
+                    "{origin}: cannot reach the registry at {scheme}://{registry} ({cause}){hint}"
+                )
             }
-            other => anyhow!("{origin}: {}", one_line(&other.to_string())),
+            other => anyhow!("{origin}: {scheme}://{registry}: {other}"),
         }
-    }
-}
-
-/// Whether TLS failed because the server's certificate was not accepted.
-fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = at {
-        if let Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented) =
-            err.downcast_ref::<rustls::Error>()
-        {
-            return true;
-        }
-        // An io::Error hides the error it wraps from `source()`.
-        at = match err.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => err.source(),
-        };
-    }
-    false
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut at = e;
-    while let Some(next) = at.source() {
-        at = next;
-    }
-    one_line(&at.to_string())
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((at, _)) => format!("{}...", &s[..at]),
-        None => s.to_string(),
     }
 }
 
 /// The registry seen as an OCI layout: `index.json` is the manifest the reference names (or a
 /// one-entry index around it), `blobs/sha256/<hex>` fetches a manifest or a blob by digest.
 struct Files<'a> {
-    runtime: &'a Runtime,
-    client: &'a Client,
-    reference: &'a Reference,
-    auth: &'a RegistryAuth,
+    repo: &'a Repository,
     ctx: &'a Remote,
     known: Mutex<HashMap<String, Vec<u8>>>,
     /// Digests listed by an index: fetched from the manifests endpoint.
@@ -316,20 +230,22 @@ impl Files<'_> {
         }
         self.note(&value);
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        if value["manifests"].is_array() {
-            known.insert("index.json".into(), bytes.to_vec());
-        } else {
-            let media_type = value["mediaType"]
-                .as_str()
-                .unwrap_or(IMAGE_MANIFEST_MEDIA_TYPE);
-            let index = serde_json::json!({
-                "schemaVersion": 2,
-                "manifests": [{"mediaType": media_type, "digest": digest, "size": bytes.len()}],
+        // The top manifest or index, by digest, inside a one-entry index: an index's digest
+        // then reaches the report like any nested index's.
+        let media_type = value["mediaType"]
+            .as_str()
+            .unwrap_or(if value["manifests"].is_array() {
+                OCI_INDEX
+            } else {
+                DOCKER_MANIFEST
             });
-            known.insert("index.json".into(), serde_json::to_vec(&index)?);
-            if let Some(hex) = digest.strip_prefix("sha256:") {
-                known.insert(format!("blobs/sha256/{hex}"), bytes.to_vec());
-            }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{"mediaType": media_type, "digest": digest, "size": bytes.len()}],
+        });
+        known.insert("index.json".into(), serde_json::to_vec(&index)?);
+        if let Some(hex) = digest.strip_prefix("sha256:") {
+            known.insert(format!("blobs/sha256/{hex}"), bytes.to_vec());
         }
         Ok(())
     }
@@ -361,36 +277,11 @@ impl Files<'_> {
             .unwrap_or_else(|p| p.into_inner())
             .contains(digest);
         let bytes = if is_manifest {
-            let by_digest = self.reference.clone_with_digest(digest.to_string());
-            let (bytes, _) = self
-                .runtime
-                .block_on(self.client.pull_manifest_raw(&by_digest, self.auth, ACCEPT))
-                .map_err(|e| self.ctx.explain(e))?;
-            bytes.to_vec()
+            self.repo.manifest(digest).map(|(bytes, _)| bytes)
         } else {
-            self.runtime.block_on(async {
-                let mut stream = self
-                    .client
-                    .pull_blob_stream(self.reference, digest)
-                    .await
-                    .map_err(|e| self.ctx.explain(e))?;
-                let mut bytes = Vec::new();
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(|e| {
-                        anyhow!(
-                            "{}: reading blob {digest}: {}",
-                            self.ctx.origin,
-                            one_line(&e.to_string())
-                        )
-                    })?;
-                    if bytes.len() + chunk.len() > META_LIMIT {
-                        bail!("{}: blob {digest} is too big for a config", self.ctx.origin);
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                Ok::<_, anyhow::Error>(bytes)
-            })?
-        };
+            self.repo.small_blob(digest)
+        }
+        .map_err(|e| self.ctx.explain(e))?;
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
             self.note(&value);
         }
@@ -422,9 +313,7 @@ impl MetaFiles for Files<'_> {
 
 /// Downloads and walks the layers.
 struct Fetch<'a> {
-    runtime: &'a Runtime,
-    client: &'a Client,
-    reference: &'a Reference,
+    repo: &'a Repository,
     ctx: &'a Remote,
     cache: Option<&'a BlobCache>,
     progress: Progress,
@@ -451,7 +340,9 @@ impl Fetch<'_> {
                         let mut done = Vec::new();
                         while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                             let layer = &layers[i];
-                            let scan = self.layer(layer).with_context(|| layer.describe());
+                            let scan =
+                                super::cached_walk(self.opts, &layer.digest, || self.layer(layer))
+                                    .with_context(|| layer.describe());
                             overall.inc(1);
                             if let (Some(counters), Ok(scan)) = (self.opts.counters, &scan) {
                                 counters.layer_done(scan.blob_size);
@@ -491,6 +382,8 @@ impl Fetch<'_> {
             hash_tar: false,
             keep_content: self.opts.keep_content,
             inspect_elf: self.opts.inspect_elf,
+            max_tar_header: self.opts.limits.tar_header,
+            content: self.opts.content,
         }
     }
 
@@ -510,25 +403,17 @@ impl Fetch<'_> {
                 }
             }
         }
-        let stream = self
-            .runtime
-            .block_on(
-                self.client
-                    .pull_blob_stream(self.reference, layer.digest.as_str()),
-            )
+        let (stream, length) = self
+            .repo
+            .blob(&layer.digest)
             .map_err(|e| self.ctx.explain(e))?;
-        let total = stream
-            .content_length
-            .or_else(|| self.sizes.get(&layer.digest).copied());
+        let total = length.or_else(|| self.sizes.get(&layer.digest).copied());
         let short = layer.digest.trim_start_matches("sha256:");
         let bar = self.progress.bytes(
             format!("layer {} {}", layer.index, &short[..short.len().min(12)]),
             total,
         );
-        let reader = SyncIoBridge::new_with_handle(
-            StreamReader::new(stream.stream),
-            self.runtime.handle().clone(),
-        );
+        let reader = stream;
         let pending = match self.cache {
             Some(cache) => Some(cache.pending(&layer.digest)?),
             None => None,
@@ -537,9 +422,32 @@ impl Fetch<'_> {
             inner: Counted { inner: reader, bar },
             copy: pending,
         };
-        let scan = layer::scan(&mut tee, &self.scan_options());
+        // Hashed here rather than by the walk: when the walk fails (a damaged gzip stream),
+        // the rest is still hashed, so that a blob that is not what the manifest says is
+        // reported as that, its real cause.
+        let mut hashed = blob::BackgroundHash::new(&mut tee);
+        let walked = layer::scan(
+            &mut hashed,
+            &ScanOptions {
+                hash_blob: false,
+                ..self.scan_options()
+            },
+        );
+        let digest = hashed.finish().map(|(_, digest)| digest);
         tee.inner.bar.finish_and_clear();
-        let scan = scan.map_err(|e| anyhow!("{}", one_line(&e.to_string())))?;
+        let mut scan = match (walked, digest) {
+            (walked, Ok(digest)) if digest != layer.digest => {
+                let mismatch = LayerScan {
+                    blob_digest: Some(digest),
+                    ..LayerScan::default()
+                };
+                layer.check(&mismatch)?;
+                walked.map_err(|e| anyhow!("{}", one_line(&e.to_string())))?
+            }
+            (Err(e), _) | (Ok(_), Err(e)) => bail!("{}", one_line(&e.to_string())),
+            (Ok(scan), Ok(_)) => scan,
+        };
+        scan.blob_digest = Some(layer.digest.clone());
         layer.check(&scan)?;
         if let Some(pending) = tee.copy.take() {
             pending.commit()?;
@@ -584,6 +492,5 @@ mod tests {
     #[test]
     fn errors_are_one_line() {
         assert_eq!(one_line("a\nb  c\n"), "a b c");
-        assert_eq!(truncate("abcdef", 3), "abc...");
     }
 }

@@ -3,8 +3,9 @@
 //! without unpacking anything.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{Read, Seek};
+use std::fs::{self, File};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,16 +14,22 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::manifest::MetaFiles;
 use crate::layer::blob::{Backing, Section};
 use crate::layer::path::{join, normalize, split_last};
-
-/// Manifests, configs and indexes are small; anything bigger is not one.
-const META_LIMIT: u64 = 64 * 1024 * 1024;
+use crate::layer::tar;
+use crate::limits::{Limits, named_bytes};
 
 pub enum Store {
-    Dir(PathBuf),
+    Dir {
+        /// The layout's directory as given, for messages.
+        shown: PathBuf,
+        /// Its canonical path: every blob must resolve to a file under it.
+        root: PathBuf,
+        max_meta: u64,
+    },
     Tar {
         origin: String,
         backing: Backing,
         members: HashMap<Vec<u8>, Member>,
+        max_meta: u64,
     },
 }
 
@@ -39,47 +46,58 @@ pub enum Member {
 }
 
 impl Store {
-    pub fn open_dir(dir: &Path) -> Result<Store> {
+    pub fn open_dir(dir: &Path, limits: &Limits) -> Result<Store> {
         if !dir.is_dir() {
             bail!("{}: no such directory", dir.display());
         }
-        if !dir.join("oci-layout").exists() && !dir.join("index.json").exists() {
+        let root =
+            fs::canonicalize(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+        let store = Store::Dir {
+            shown: dir.to_path_buf(),
+            root,
+            max_meta: limits.metadata,
+        };
+        if !store.exists("oci-layout")? && !store.exists("index.json")? {
             bail!(
                 "{}: not an OCI image layout (no oci-layout or index.json)",
                 dir.display()
             );
         }
-        Ok(Store::Dir(dir.to_path_buf()))
+        Ok(store)
     }
 
-    pub fn open_tar(path: &Path) -> Result<Store> {
+    /// A tar file (`docker save`, an OCI archive): a regular file on disk.
+    pub fn open_tar(path: &Path, limits: &Limits) -> Result<Store> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        if file.metadata()?.is_dir() {
+        let meta = file.metadata()?;
+        if meta.is_dir() {
             bail!(
                 "{}: is a directory; for an OCI layout use oci:{}",
                 path.display(),
                 path.display()
             );
         }
-        let len = file.metadata()?.len();
         Self::index(
             path.display().to_string(),
             Backing::File(Arc::new(file)),
-            len,
+            meta.len(),
+            limits,
         )
     }
 
-    pub fn embedded(bytes: &'static [u8]) -> Result<Store> {
+    pub fn embedded(bytes: &'static [u8], limits: &Limits) -> Result<Store> {
         Self::index(
             "built-in demo image".into(),
             Backing::Memory(bytes),
             bytes.len() as u64,
+            limits,
         )
     }
 
     /// Reads every member header once, seeking past contents.
-    fn index(origin: String, backing: Backing, len: u64) -> Result<Store> {
-        let mut archive = tar::Archive::new(Section::new(backing.clone(), 0, len));
+    fn index(origin: String, backing: Backing, len: u64, limits: &Limits) -> Result<Store> {
+        let mut archive =
+            tar::Reader::seekable(Section::new(backing.clone(), 0, len), limits.tar_header);
         let mut members = HashMap::new();
         let bad = |e: std::io::Error, seen: usize| {
             if seen == 0 {
@@ -88,32 +106,34 @@ impl Store {
                 anyhow!("{origin}: truncated or corrupt archive after {seen} members ({e})")
             }
         };
-        for entry in archive.entries_with_seek().map_err(|e| bad(e, 0))? {
-            let entry = entry.map_err(|e| bad(e, members.len()))?;
-            let Some(name) = normalize(&entry.path_bytes()) else {
+        loop {
+            let header = match archive.next_header() {
+                Ok(Some(header)) => header,
+                Ok(None) => break,
+                Err(e) => return Err(bad(e, members.len())),
+            };
+            let Some(name) = normalize(&header.path) else {
                 continue;
             };
-            let member = match entry.header().entry_type() {
-                tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    let end = entry.raw_file_position() + entry.size();
-                    if end > len {
+            let member = match header.typeflag {
+                b'0' | b'\0' | b'7' => {
+                    if header.data_at.saturating_add(header.size) > len {
                         bail!(
                             "{origin}: truncated archive: {} ends past the end of the file",
-                            String::from_utf8_lossy(&name)
+                            crate::printable::Printable(&name)
                         );
                     }
                     Member::File {
-                        offset: entry.raw_file_position(),
-                        size: entry.size(),
+                        offset: header.data_at,
+                        size: header.size,
                     }
                 }
-                tar::EntryType::Symlink => {
-                    let target = entry.link_name_bytes().unwrap_or_default();
+                b'2' => {
                     let (dir, _) = split_last(&name);
-                    let resolved = if target.starts_with(b"/") {
-                        normalize(&target)
+                    let resolved = if header.link.starts_with(b"/") {
+                        normalize(&header.link)
                     } else {
-                        normalize(&join(dir, &target))
+                        normalize(&join(dir, &header.link))
                     };
                     match resolved {
                         Some(target) => Member::Link {
@@ -122,7 +142,7 @@ impl Store {
                         None => continue,
                     }
                 }
-                tar::EntryType::Link => match entry.link_name_bytes().and_then(|t| normalize(&t)) {
+                b'1' => match normalize(&header.link) {
                     Some(target) => Member::Link {
                         target: target.into_vec(),
                     },
@@ -139,6 +159,7 @@ impl Store {
             origin,
             backing,
             members,
+            max_meta: limits.metadata,
         })
     }
 
@@ -157,10 +178,10 @@ impl Store {
     /// Opens a blob for reading.
     pub fn open(&self, name: &str) -> Result<Section> {
         match self {
-            Store::Dir(dir) => {
-                let path = safe_join(dir, name)?;
-                let file =
-                    File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            Store::Dir { shown, root, .. } => {
+                let file = open_in_layout(root, shown, name)?.ok_or_else(|| {
+                    anyhow!("cannot open {}: no such file", shown.join(name).display())
+                })?;
                 let len = file.metadata()?.len();
                 Ok(Section::new(Backing::File(Arc::new(file)), 0, len))
             }
@@ -168,6 +189,7 @@ impl Store {
                 origin,
                 backing,
                 members,
+                ..
             } => {
                 let (offset, size) = Self::find(members, name).ok_or_else(|| {
                     anyhow!("{origin}: the blob {name} is missing from the archive")
@@ -176,39 +198,86 @@ impl Store {
             }
         }
     }
+
+    fn exists(&self, name: &str) -> Result<bool> {
+        Ok(match self {
+            Store::Dir { shown, root, .. } => open_in_layout(root, shown, name)?.is_some(),
+            Store::Tar { members, .. } => Self::find(members, name).is_some(),
+        })
+    }
 }
 
-/// Joins a layout-relative name to the layout directory, refusing to leave it.
-fn safe_join(dir: &Path, name: &str) -> Result<PathBuf> {
+/// Opens a file of an OCI layout: a regular file inside the layout's directory, whatever
+/// symbolic links lead to it. A link out of the layout, a device, a FIFO or a socket is refused
+/// (a layout is untrusted input: a blob linked to `~/.docker/config.json` must not be read).
+/// `None` when nothing is there.
+fn open_in_layout(root: &Path, shown: &Path, name: &str) -> Result<Option<File>> {
     if name.split('/').any(|part| part == "..") || name.starts_with('/') {
         bail!(
-            "{}: refusing blob name {name:?} outside the layout",
-            dir.display()
+            "{}: refusing blob name {:?} outside the layout",
+            shown.display(),
+            name
         );
     }
-    Ok(dir.join(name))
+    let real = match fs::canonicalize(root.join(name)) {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot open {}", shown.join(name).display()));
+        }
+    };
+    if !real.starts_with(root) {
+        bail!(
+            "{}: {name} is a symbolic link that leads out of the layout; refusing to read it",
+            shown.display()
+        );
+    }
+    // Not following a link swapped in since, not blocking on a FIFO, not taking a terminal.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&real)
+        .with_context(|| format!("cannot open {}", shown.join(name).display()))?;
+    let kind = file.metadata()?.file_type();
+    let what = if kind.is_file() {
+        return Ok(Some(file));
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    bail!(
+        "{}: {name} is {what}, not a regular file; refusing to read it",
+        shown.display()
+    )
 }
 
 impl MetaFiles for Store {
     fn read_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let exists = match self {
-            Store::Dir(dir) => safe_join(dir, name)?.is_file(),
-            Store::Tar { members, .. } => Self::find(members, name).is_some(),
-        };
-        if !exists {
+        if !self.exists(name)? {
             return Ok(None);
         }
-        let mut section = self.open(name)?;
-        let len = section.seek(std::io::SeekFrom::End(0))?;
-        if len > META_LIMIT {
+        let max = match self {
+            Store::Dir { max_meta, .. } | Store::Tar { max_meta, .. } => *max_meta,
+        };
+        let section = self.open(name)?;
+        let len = section.len();
+        if len > max {
             bail!(
-                "{}: {name} is {len} bytes, too big for a manifest or config",
-                self.origin()
+                "{}: {name} is {len} bytes, over {}",
+                self.origin(),
+                named_bytes("metadata", max)
             );
         }
-        section.rewind()?;
         let mut bytes = Vec::with_capacity(len as usize);
         section
+            .take(max)
             .read_to_end(&mut bytes)
             .with_context(|| format!("{}: cannot read {name}", self.origin()))?;
         Ok(Some(bytes))
@@ -216,7 +285,7 @@ impl MetaFiles for Store {
 
     fn origin(&self) -> String {
         match self {
-            Store::Dir(dir) => dir.display().to_string(),
+            Store::Dir { shown, .. } => shown.display().to_string(),
             Store::Tar { origin, .. } => origin.clone(),
         }
     }

@@ -6,21 +6,27 @@
 //! here too.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::ReadOptions;
 use super::manifest::{self, MetaFiles, Resolved};
 use crate::layer::path::{join, normalize, split_last};
-use crate::layer::{self, LayerScan, ScanOptions};
-
-const META_LIMIT: u64 = 64 * 1024 * 1024;
+use crate::layer::{self, LayerScan, ScanOptions, tar};
+use crate::limits::{named_bytes, named_duration};
 
 #[derive(Default)]
 struct Seen {
     origin: String,
     meta: HashMap<Vec<u8>, Vec<u8>>,
+    /// Members that looked like metadata but were not kept, and which limit said so.
+    not_kept: HashMap<Vec<u8>, String>,
     layers: HashMap<Vec<u8>, io::Result<LayerScan>>,
     links: HashMap<Vec<u8>, Vec<u8>>,
 }
@@ -40,11 +46,87 @@ impl Seen {
 
 impl MetaFiles for Seen {
     fn read_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.meta.get(&self.resolve(name.as_bytes())).cloned())
+        let key = self.resolve(name.as_bytes());
+        if let Some(why) = self.not_kept.get(&key) {
+            bail!("{}: {name} was not kept: {why}", self.origin);
+        }
+        Ok(self.meta.get(&key).cloned())
     }
 
     fn origin(&self) -> String {
         self.origin.clone()
+    }
+}
+
+/// Whether a path names something to read as a stream rather than a file to index: a FIFO
+/// (`mkfifo`, or bash's `<(docker save img)`, which is `/dev/fd/N`), a character device or a
+/// socket.
+pub fn is_stream(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| {
+        let kind = m.file_type();
+        kind.is_fifo() || kind.is_char_device() || kind.is_socket()
+    })
+}
+
+/// Reads a `docker save` stream or an OCI archive from a FIFO or a device. Opening a FIFO
+/// waits for something to open it for writing: after a second pydive says what it waits for,
+/// and after the `read-timeout` limit it gives up.
+pub fn read_path(
+    path: &Path,
+    reference: Option<&str>,
+    opts: &ReadOptions,
+) -> Result<(Resolved, Vec<LayerScan>)> {
+    let file = open_waiting(path, opts.limits.read_timeout)?;
+    let origin = path.display().to_string();
+    read_stream(
+        BufReader::with_capacity(256 * 1024, file),
+        &origin,
+        reference,
+        opts,
+    )
+}
+
+/// Opens a path for reading, giving up after `timeout` (0: wait as long as it takes). The open
+/// runs on a thread of its own, which std offers no way to interrupt: after a timeout it is
+/// left blocked until the process ends, which is right after the error.
+fn open_waiting(path: &Path, timeout: Duration) -> Result<File> {
+    let (tx, rx) = mpsc::channel();
+    let target = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(File::open(&target));
+    });
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        let left = timeout.saturating_sub(start.elapsed());
+        let wait = if timeout.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            left.min(Duration::from_secs(1))
+        };
+        match rx.recv_timeout(wait) {
+            Ok(opened) => {
+                return opened.with_context(|| format!("cannot open {}", path.display()));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                bail!("cannot open {}", path.display());
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if !timeout.is_zero() && start.elapsed() >= timeout {
+            bail!(
+                "{}: nothing opened this FIFO for writing within {}",
+                path.display(),
+                named_duration("read-timeout", timeout)
+            );
+        }
+        if !told {
+            crate::printable::warn(&format!(
+                "waiting for something to write to {} (a FIFO nothing has opened for writing yet)",
+                path.display()
+            ));
+            told = true;
+        }
     }
 }
 
@@ -56,6 +138,19 @@ pub fn read_stdin(
     read_stream(stdin, "standard input", reference, opts)
 }
 
+/// Whether a member may be a manifest, an index or a config: JSON (or one of the two small
+/// text files of a layout), and not the per-layer `json` files of the legacy format, which
+/// nothing reads.
+fn may_be_metadata(name: &[u8], head: &[u8]) -> bool {
+    let looks_like_json = matches!(
+        head.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    );
+    (looks_like_json && !name.ends_with(b"/json"))
+        || name == b"repositories"
+        || name == b"oci-layout"
+}
+
 /// Reads a `docker save` stream; `origin` names it in errors.
 pub fn read_stream(
     input: impl Read,
@@ -63,7 +158,7 @@ pub fn read_stream(
     reference: Option<&str>,
     opts: &ReadOptions,
 ) -> Result<(Resolved, Vec<LayerScan>)> {
-    let mut archive = tar::Archive::new(input);
+    let mut archive = tar::Reader::new(input, opts.limits.tar_header);
     let mut seen = Seen {
         origin: origin.to_string(),
         ..Seen::default()
@@ -75,52 +170,72 @@ pub fn read_stream(
         hash_tar: opts.verify,
         keep_content: opts.keep_content,
         inspect_elf: opts.inspect_elf,
+        max_tar_header: opts.limits.tar_header,
+        content: opts.content,
     };
-    for entry in archive.entries().map_err(bad)? {
-        let entry = entry.map_err(bad)?;
-        let Some(name) = normalize(&entry.path_bytes()) else {
+    let (max_meta, max_total) = (opts.limits.metadata, opts.limits.metadata_total);
+    let mut kept_total = 0u64;
+    while let Some(header) = archive.next_header().map_err(bad)? {
+        let Some(name) = normalize(&header.path) else {
             continue;
         };
         let name = name.into_vec();
-        match entry.header().entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let size = entry.size();
-                let mut reader = BufReader::with_capacity(64 * 1024, entry);
+        match header.typeflag {
+            b'0' | b'\0' | b'7' => {
+                let size = header.size;
+                let mut reader = BufReader::with_capacity(64 * 1024, &mut archive);
                 let head = reader.fill_buf().map_err(bad)?;
-                let looks_like_json = matches!(
-                    head.iter().find(|b| !b.is_ascii_whitespace()),
-                    Some(b'{' | b'[')
-                );
-                if size <= META_LIMIT
-                    && (looks_like_json || name == b"repositories" || name == b"oci-layout")
-                {
-                    let mut bytes = Vec::with_capacity(size as usize);
-                    reader.read_to_end(&mut bytes).map_err(bad)?;
-                    seen.meta.insert(name, bytes);
-                } else {
-                    let scan = layer::scan(&mut reader, &scan_opts);
-                    if let (Some(counters), Ok(scan)) = (opts.counters, &scan) {
-                        counters.layer_done(scan.blob_size);
+                if may_be_metadata(&name, head) {
+                    // The layout's own files are few and always kept; the total bounds the
+                    // manifests and configs, which an image may list any number of.
+                    let counted = !matches!(
+                        name.as_slice(),
+                        b"manifest.json" | b"index.json" | b"repositories" | b"oci-layout"
+                    );
+                    if size > max_meta {
+                        seen.not_kept.insert(
+                            name.clone(),
+                            format!("{size} bytes is over {}", named_bytes("metadata", max_meta)),
+                        );
+                    } else if counted && kept_total + size > max_total {
+                        seen.not_kept.insert(
+                            name.clone(),
+                            format!(
+                                "the metadata kept before it reach {}",
+                                named_bytes("metadata-total", max_total)
+                            ),
+                        );
+                    } else {
+                        let mut bytes = Vec::with_capacity(size as usize);
+                        reader.read_to_end(&mut bytes).map_err(bad)?;
+                        if counted {
+                            kept_total += size;
+                        }
+                        seen.meta.insert(name, bytes);
+                        continue;
                     }
-                    // A failed walk leaves the outer stream where the tar reader can go on.
-                    io::copy(&mut reader, &mut io::sink()).map_err(bad)?;
-                    seen.layers.insert(name, scan);
                 }
+                let scan = layer::scan(&mut reader, &scan_opts);
+                if let (Some(counters), Ok(scan)) = (opts.counters, &scan) {
+                    counters.layer_done(scan.blob_size);
+                }
+                // A failed walk leaves the outer stream where the tar reader can go on.
+                io::copy(&mut reader, &mut io::sink()).map_err(bad)?;
+                seen.layers.insert(name, scan);
             }
-            tar::EntryType::Symlink => {
-                let target = entry.link_name_bytes().unwrap_or_default();
+            b'2' => {
                 let (dir, _) = split_last(&name);
-                let target = if target.starts_with(b"/") {
-                    normalize(&target)
+                let target = if header.link.starts_with(b"/") {
+                    normalize(&header.link)
                 } else {
-                    normalize(&join(dir, &target))
+                    normalize(&join(dir, &header.link))
                 };
                 if let Some(target) = target {
                     seen.links.insert(name, target.into_vec());
                 }
             }
-            tar::EntryType::Link => {
-                if let Some(target) = entry.link_name_bytes().and_then(|t| normalize(&t)) {
+            b'1' => {
+                if let Some(target) = normalize(&header.link) {
                     seen.links.insert(name, target.into_vec());
                 }
             }

@@ -69,8 +69,12 @@ pub enum Action {
     PrevLayer,
     ToggleMode,
     ToggleSort,
+    /// Packages: Python distributions or OS packages.
+    TogglePackages,
     ToggleUnchanged,
     CycleMinSize,
+    /// Files as a tree, or as a treemap of the selected node's directory.
+    ToggleTreemap,
     /// `/`: start typing a path filter.
     StartFilter,
     FilterChar(char),

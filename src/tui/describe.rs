@@ -256,6 +256,20 @@ fn file_lines(
             )),
         ]));
     }
+    if let Some(p) = report.facts.os_packages.owner_of(node) {
+        out.push(Line::from(vec![
+            label(theme, "package "),
+            Span::raw(format!(
+                "{} {} ({}, {}, installed in layer {}{})",
+                p.name,
+                p.version,
+                size(p.bytes),
+                files(p.files),
+                p.layer,
+                if p.toolchain { ", build toolchain" } else { "" }
+            )),
+        ]));
+    }
     out
 }
 

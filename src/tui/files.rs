@@ -1,19 +1,24 @@
 //! The Files pane: the tree for the selected layer, one row per listed node, with its state
 //! in that layer (colour and a letter: A added, M modified, D removed), its category tag and
 //! its size right-aligned; collapsed directories show their totals. Only the rows on screen
-//! are drawn, so a 100k-file tree costs what a 40-row one does.
+//! are drawn, so a 100k-file tree costs what a 40-row one does. With `t` it shows the
+//! treemap of the selection's directory instead (`treemap` lays it out): tiles filled with
+//! their category's colour, or its letter under `NO_COLOR`, and a legend line.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 
 use super::action::Pane;
+use super::layout::{self, map_split};
 use super::list;
 use super::state::ViewState;
-use super::theme::{Theme, put, put_right, size, state_letter};
+use super::theme::{Theme, glyph, put, put_right, size, state_letter, width};
 use super::tree_view::{MIN_SIZES, Mode, Row, Sort};
+use super::treemap::{self, Map};
+use crate::analysis::Category;
 use crate::layer::EntryKind;
-use crate::layer::path::Lossless;
+use crate::layer::path::{Lossless, absolute};
 use crate::report::Report;
 
 /// The pane's title: layer, mode, sort and filters, so the screen says what it shows.
@@ -46,6 +51,13 @@ pub fn title(state: &ViewState) -> String {
 pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: state.color };
     let focused = state.focus == Pane::Files;
+    if let Some(map) = &state.map {
+        let inner = theme.frame(&map_title(report, state, map, area), focused, area, buf);
+        if inner.height > 0 && inner.width >= 10 {
+            draw_map(report, state, map, inner, focused, theme, buf);
+        }
+        return;
+    }
     let inner = theme.frame(&title(state), focused, area, buf);
     if inner.height == 0 || inner.width < 10 {
         return;
@@ -177,4 +189,149 @@ fn entry_link(report: &Report, node: crate::model::NodeId, layer: u32) -> Option
         EntryKind::Hardlink => format!("/{}", Lossless(link)),
         _ => Lossless(link).to_string(),
     })
+}
+
+// ---- Files as a treemap (`t`) ----
+
+/// The map's title: which directory, layer and mode, and how many tiles did not fit a cell.
+fn map_title(report: &Report, state: &ViewState, map: &Map, area: Rect) -> String {
+    let dir = absolute(&report.image.tree.path(map.dir));
+    let mode = match map.mode {
+        Mode::Changes => "changes",
+        Mode::Image => "whole image",
+    };
+    let mut rest = format!(
+        " · layer {} {mode} · {} tiles",
+        state.layer,
+        map.tiles.len()
+    );
+    let (cells, _) = map_split(layout::inner(area));
+    let drawn = treemap::cells(&map.tiles, cells).len();
+    if drawn < map.tiles.len() {
+        rest.push_str(&format!(", {} too small", map.tiles.len() - drawn));
+    }
+    // A long directory loses its start, not the rest; room is kept for the narrow screen's
+    // "more panes" note on the frame.
+    let head = "Treemap of ";
+    let room = usize::from(area.width)
+        .saturating_sub(24 + width(head) + width(&rest))
+        .max(8);
+    let dir = if width(&dir) > room {
+        let tail: String = dir.chars().rev().take(room - 1).collect();
+        format!("…{}", tail.chars().rev().collect::<String>())
+    } else {
+        dir
+    };
+    format!("{head}{dir}{rest}")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_map(
+    report: &Report,
+    state: &ViewState,
+    map: &Map,
+    inner: Rect,
+    focused: bool,
+    theme: Theme,
+    buf: &mut Buffer,
+) {
+    if map.tiles.is_empty() {
+        let why = match map.mode {
+            Mode::Changes => "this layer changes no bytes here (m: whole image)",
+            Mode::Image => "nothing here holds bytes at this layer",
+        };
+        list::empty(buf, inner, why, theme);
+        return;
+    }
+    let (cells_area, legend) = map_split(inner);
+    let selected = state.selected_node();
+    let tree = &report.image.tree;
+    for (i, r) in treemap::cells(&map.tiles, cells_area) {
+        let t = &map.tiles[i];
+        let fill = theme.tile(t.category);
+        // Letters say the category where colour cannot; blank is no category.
+        let ch = match (theme.color, t.category) {
+            (false, Some(c)) => glyph(c),
+            _ => ' ',
+        };
+        // Each tile keeps its right column and bottom row for an edge, when it has room.
+        let content = Rect::new(
+            r.x,
+            r.y,
+            r.width - u16::from(r.width > 1),
+            r.height - u16::from(r.height > 1),
+        );
+        for y in content.top()..content.bottom() {
+            for x in content.left()..content.right() {
+                buf[(x, y)].set_char(ch).set_style(fill);
+            }
+        }
+        let edge = theme.dim();
+        if r.width > 1 {
+            for y in r.top()..r.bottom() {
+                buf[(r.right() - 1, y)].set_char('│').set_style(edge);
+            }
+        }
+        if r.height > 1 {
+            for x in r.left()..r.right() {
+                let corner = r.width > 1 && x == r.right() - 1;
+                buf[(x, r.bottom() - 1)]
+                    .set_char(if corner { '┘' } else { '─' })
+                    .set_style(edge);
+            }
+        }
+        let mut name = match t.node {
+            Some(n) => Lossless(&tree.node(n).name).to_string(),
+            None => format!("+{} more", t.count),
+        };
+        if t.is_dir {
+            name.push('/');
+        }
+        let is_selected = t.node.is_some() && t.node == selected;
+        let mut label_style = fill.add_modifier(Modifier::BOLD);
+        if is_selected {
+            name.insert(0, '>');
+            label_style = label_style.patch(theme.selected(focused));
+        }
+        // A blank after each label keeps it apart from the letters that fill the tile.
+        name.push(' ');
+        put(buf, content.x, content.y, content.width, &name, label_style);
+        if content.height > 1 {
+            let bytes = format!("{} ", size(t.bytes));
+            put(buf, content.x, content.y + 1, content.width, &bytes, fill);
+        }
+    }
+    draw_legend(map, legend, theme, buf);
+}
+
+/// One line naming the colours (or letters) the map uses.
+fn draw_legend(map: &Map, area: Rect, theme: Theme, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let mut x = area.x;
+    let mut used: Vec<Option<Category>> = Vec::new();
+    for c in Category::ALL.map(Some).into_iter().chain([None]) {
+        if map.tiles.iter().any(|t| t.category == c) && !used.contains(&c) {
+            used.push(c);
+        }
+    }
+    for c in used {
+        let (key, name) = match c {
+            Some(c) if theme.color => ("  ".to_string(), c.id()),
+            Some(c) => (glyph(c).to_string(), c.id()),
+            None if theme.color => ("  ".to_string(), "no category"),
+            None => (" ".to_string(), "blank: no category"),
+        };
+        let swatch = theme.tile(c);
+        x += put(buf, x, area.y, area.right().saturating_sub(x), &key, swatch);
+        x += put(
+            buf,
+            x,
+            area.y,
+            area.right().saturating_sub(x),
+            &format!(" {name}  "),
+            theme.dim(),
+        );
+    }
 }

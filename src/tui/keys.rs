@@ -145,31 +145,32 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         when: When::Browsing,
+        keys: &[(ch('o'), A::TogglePackages)],
+        does: "Packages: Python distributions / OS packages",
+    },
+    Binding {
+        when: When::Browsing,
         keys: &[(ch('f'), A::CycleMinSize)],
         does: "minimum size: off, 1 kB, 100 kB, 1 MB, 10 MB, 100 MB",
     },
     Binding {
         when: When::Browsing,
-        keys: &[(ch('/'), A::StartFilter)],
-        does: "filter paths by a regular expression, as you type",
+        keys: &[(ch('t'), A::ToggleTreemap)],
+        does: "Files: tree / treemap of the selection's directory",
+    },
+    Binding {
+        when: When::Browsing,
+        keys: &[(ch('/'), A::StartFilter), (key(K::Esc), A::Escape)],
+        does: "filter paths by a regex as you type; Esc clears it",
     },
     Binding {
         when: When::Typing,
         keys: &[
             (key(K::Enter), A::FilterAccept),
             (key(K::Esc), A::FilterCancel),
+            (key(K::Backspace), A::FilterBackspace),
         ],
-        does: "while typing: keep the filter / drop it",
-    },
-    Binding {
-        when: When::Typing,
-        keys: &[(key(K::Backspace), A::FilterBackspace)],
-        does: "while typing: delete the last character",
-    },
-    Binding {
-        when: When::Browsing,
-        keys: &[(key(K::Esc), A::Escape)],
-        does: "clear the path filter",
+        does: "typing: keep / drop the filter; delete a character",
     },
     Binding {
         when: When::Browsing,

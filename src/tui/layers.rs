@@ -119,7 +119,7 @@ fn draw_bar(
     if let Some(by_cat) = report.facts.categories.added_by_layer.get(layer) {
         for c in Category::ALL {
             let Some(t) = by_cat.get(&c) else { continue };
-            cumulative = (cumulative + t.bytes).min(total);
+            cumulative = cumulative.saturating_add(t.bytes).min(total);
             let end = cells(cumulative).min(filled);
             while at < end {
                 let ch = if theme.color { '█' } else { glyph(c) };

@@ -184,6 +184,17 @@ pub fn layer_rows(area: Rect, wide: bool) -> Rect {
     )
 }
 
+// ---- inside Files as a treemap: the map over one line naming its colours ----
+
+/// The map's cells and its legend line inside the Files pane's inner area.
+pub fn map_split(rows: Rect) -> (Rect, Rect) {
+    let legend = u16::from(rows.height > 4);
+    (
+        Rect::new(rows.x, rows.y, rows.width, rows.height - legend),
+        Rect::new(rows.x, rows.bottom() - legend, rows.width, legend),
+    )
+}
+
 // ---- inside the Findings and Packages panes: a list over the selected item's text ----
 
 /// A list pane split into its column names, its rows and the selected item's text.

@@ -19,6 +19,7 @@ pub fn len(report: &Report, state: &ViewState, pane: Pane) -> usize {
         Pane::Layers => report.image.layers.len(),
         Pane::Files => state.tree.rows.len(),
         Pane::Findings => report.findings.len(),
+        Pane::Packages if state.os_packages => report.facts.os_packages.packages.len(),
         Pane::Packages => report.facts.python.distributions.len(),
         Pane::Details => 0,
     }
@@ -36,8 +37,13 @@ pub fn packages(report: &Report) -> Vec<&Distribution> {
     d
 }
 
-/// The distribution in row `i`: its layer and its largest file, to show in Files.
-pub fn package_location(report: &Report, i: usize) -> Option<(usize, NodeId)> {
+/// The package in row `i` of the Packages pane: its layer and its largest file, to show in
+/// Files.
+pub fn package_location(report: &Report, state: &ViewState, i: usize) -> Option<(usize, NodeId)> {
+    if state.os_packages {
+        let p = report.facts.os_packages.packages.get(i)?;
+        return Some((p.layer, *p.nodes.first()?));
+    }
     let d = packages(report).into_iter().nth(i)?;
     let node = d
         .nodes

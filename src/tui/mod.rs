@@ -30,6 +30,7 @@ pub mod status;
 pub mod terminal;
 pub mod theme;
 pub mod tree_view;
+pub mod treemap;
 pub mod update;
 
 use ratatui::buffer::Buffer;

@@ -1,7 +1,8 @@
 //! The Packages pane: the image's Python distributions, largest first, with version, size,
 //! the layer that installed them and the libc of their extension modules; for the selected
-//! one, where it lives, its installer, wheel tags and vendored libraries. Enter shows its
-//! largest file in Files.
+//! one, where it lives, its installer, wheel tags and vendored libraries. `o` switches to the
+//! OS packages of the package database, with the same columns (the last says whether it is
+//! build toolchain). Enter shows the selected package's largest file in Files.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -11,6 +12,7 @@ use super::layout::packages_split;
 use super::state::ViewState;
 use super::theme::{Theme, libc_name, put, put_right, size};
 use super::{list, lists};
+use crate::analysis::packages::Manager;
 use crate::analysis::python::Distribution;
 use crate::layer::path::absolute;
 use crate::report::Report;
@@ -33,10 +35,13 @@ fn extension_libc(report: &Report, d: &Distribution) -> String {
 }
 
 pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
+    if state.os_packages {
+        return render_os(report, state, area, buf);
+    }
     let theme = Theme { color: state.color };
     let focused = state.focus == Pane::Packages;
     let dists = lists::packages(report);
-    let title = format!("Packages ({}) · Tab: Details", dists.len());
+    let title = format!("Packages: Python ({}) · o: OS · Tab: Details", dists.len());
     let inner = theme.frame(&title, focused, area, buf);
     if inner.height == 0 {
         return;
@@ -115,4 +120,83 @@ fn detail_lines(d: &Distribution) -> Vec<(String, bool)> {
     }
     lines.push("Enter: show in Files".to_string());
     lines.into_iter().map(|l| (l, true)).collect()
+}
+
+/// The OS packages, largest first.
+fn render_os(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
+    let theme = Theme { color: state.color };
+    let focused = state.focus == Pane::Packages;
+    let os = &report.facts.os_packages;
+    let manager = match os.manager {
+        Some(Manager::Dpkg) => "dpkg",
+        Some(Manager::Apk) => "apk",
+        None => "OS",
+    };
+    let title = format!(
+        "Packages: {manager} ({}) · o: Python · Tab: Details",
+        os.packages.len()
+    );
+    let inner = theme.frame(&title, focused, area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    if os.packages.is_empty() {
+        let note = "No OS package database (dpkg status, apk installed) in this image.";
+        list::empty(buf, inner, note, theme);
+        return;
+    }
+    let split = packages_split(area);
+    let x = inner.x + 1;
+    let kind_w = 7u16;
+    let x_kind = inner.right().saturating_sub(kind_w);
+    let x_layer_end = x_kind.saturating_sub(1);
+    let x_size_end = x_layer_end.saturating_sub(6);
+    let name_w = x_size_end.saturating_sub(x + 10 + 12);
+    let x_version = x + name_w + 1;
+    let header = theme.title();
+    if split.header.height > 0 {
+        let y = split.header.y;
+        put(buf, x, y, name_w, "name", header);
+        put(buf, x_version, y, 12, "version", header);
+        put_right(buf, x_size_end, y, "size", header);
+        put_right(buf, x_layer_end, y, "layer", header);
+        put(buf, x_kind, y, kind_w, "build", header);
+    }
+    let pos = state.pos(Pane::Packages);
+    list::draw(
+        buf,
+        split.rows,
+        os.packages.len(),
+        pos,
+        focused,
+        theme,
+        |buf, i, row, style| {
+            let p = &os.packages[i];
+            put(buf, x, row.y, name_w, &p.name, style);
+            put(buf, x_version, row.y, 12, &p.version, style);
+            put_right(buf, x_size_end, row.y, &size(p.bytes), style);
+            put_right(buf, x_layer_end, row.y, &p.layer.to_string(), style);
+            let kind = if p.toolchain { "yes" } else { "-" };
+            put(buf, x_kind, row.y, kind_w, kind, style);
+        },
+    );
+    if let Some(p) = os.packages.get(pos.cursor) {
+        let mut lines = vec![format!(
+            "{} {} ({}): {} files, {} in the image",
+            p.name,
+            p.version,
+            p.architecture,
+            p.files,
+            size(p.bytes)
+        )];
+        if let Some(estimate) = p.installed_size {
+            lines.push(format!("the database says {}", size(estimate)));
+        }
+        if p.toolchain {
+            lines.push("build toolchain: its files count as compilers".to_string());
+        }
+        lines.push("Enter: show in Files".to_string());
+        let lines: Vec<(String, bool)> = lines.into_iter().map(|l| (l, true)).collect();
+        list::detail(buf, split.detail, &lines, theme);
+    }
 }

@@ -10,6 +10,7 @@ use crate::report::Report;
 use super::action::Pane;
 use super::layout::{self, Areas, Screen};
 use super::tree_view::TreeView;
+use super::treemap::Map;
 
 /// What the Details pane describes: the last of Layers and Files to have had the focus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,8 +59,12 @@ pub struct ViewState {
     pub layer: usize,
     pub layers_offset: usize,
     pub tree: TreeView,
+    /// Some while Files shows a treemap instead of the tree (`t`).
+    pub map: Option<Map>,
     pub findings: ListPos,
     pub packages: ListPos,
+    /// The Packages pane lists OS packages rather than Python distributions.
+    pub os_packages: bool,
     pub details_scroll: usize,
     /// Some while `/` is typing a filter.
     pub filter_input: Option<String>,
@@ -82,8 +87,10 @@ impl ViewState {
             layer: 0,
             layers_offset: 0,
             tree: TreeView::default(),
+            map: None,
             findings: ListPos::default(),
             packages: ListPos::default(),
+            os_packages: false,
             details_scroll: 0,
             filter_input: None,
             note: None,

@@ -11,14 +11,25 @@ use super::keys::{self, When};
 use super::state::ViewState;
 use super::theme::{Theme, put};
 
-/// The hints of a pane: the actions (whose keys the table names) and a word for them.
-fn hints(pane: Pane) -> &'static [(&'static [Action], &'static str)] {
+/// The hints of a pane (`map`: Files shows a treemap): the actions, whose keys the table
+/// names, and a word for them.
+fn hints(pane: Pane, map: bool) -> &'static [(&'static [Action], &'static str)] {
     use Action as A;
     const PANES: (&[Action], &str) = (&[A::FocusNext], "panes");
     const FILTER: (&[Action], &str) = (&[A::StartFilter], "filter");
     const KEYS: (&[Action], &str) = (&[A::ToggleHelp], "keys");
     const QUIT: (&[Action], &str) = (&[A::Quit], "quit");
     match pane {
+        Pane::Files if map => &[
+            (&[A::Up, A::Down], "tile"),
+            (&[A::Activate], "open"),
+            (&[A::Left], "up"),
+            (&[A::ToggleTreemap], "tree"),
+            (&[A::ToggleMode], "mode"),
+            PANES,
+            KEYS,
+            QUIT,
+        ],
         Pane::Layers => &[
             (&[A::Up, A::Down], "layer"),
             (&[A::Activate], "files"),
@@ -36,6 +47,7 @@ fn hints(pane: Pane) -> &'static [(&'static [Action], &'static str)] {
             (&[A::ToggleSort], "sort"),
             (&[A::ToggleUnchanged], "unchanged"),
             (&[A::CycleMinSize], "min size"),
+            (&[A::ToggleTreemap], "treemap"),
             FILTER,
             KEYS,
             QUIT,
@@ -50,6 +62,7 @@ fn hints(pane: Pane) -> &'static [(&'static [Action], &'static str)] {
         Pane::Packages => &[
             (&[A::Up, A::Down], "package"),
             (&[A::Activate], "go to files"),
+            (&[A::TogglePackages], "python / os"),
             PANES,
             KEYS,
             QUIT,
@@ -59,9 +72,9 @@ fn hints(pane: Pane) -> &'static [(&'static [Action], &'static str)] {
 }
 
 /// The status line's text for a pane's keys.
-pub fn hint_line(pane: Pane) -> String {
+pub fn hint_line(pane: Pane, map: bool) -> String {
     let mut line = String::new();
-    for (actions, word) in hints(pane) {
+    for (actions, word) in hints(pane, map) {
         line.push_str(&format!(" {} {word} ", keys::hint(actions)));
     }
     line.trim_end().to_string()
@@ -95,7 +108,7 @@ pub fn render(state: &ViewState, area: Rect, buf: &mut Buffer) {
         area.x,
         area.y,
         area.width,
-        &hint_line(state.focus),
+        &hint_line(state.focus, state.map.is_some()),
         theme.dim(),
     );
 }

@@ -33,6 +33,14 @@ impl Theme {
         self.pick(Style::new().fg(category_color(c)))
     }
 
+    /// A treemap tile filled with its category's colour (None: no category), dark text on it.
+    pub fn tile(self, c: Option<Category>) -> Style {
+        self.pick(match c {
+            Some(c) => Style::new().bg(category_color(c)).fg(Color::Black),
+            None => Style::new().bg(Color::DarkGray).fg(Color::White),
+        })
+    }
+
     pub fn dim(self) -> Style {
         self.pick(Style::new().fg(Color::DarkGray))
     }

@@ -145,6 +145,11 @@ impl TreeView {
         }
     }
 
+    /// The bytes at or under a node for the layer and mode the tree was last refreshed for.
+    pub fn size_of(&self, node: NodeId) -> u64 {
+        self.sizes.get(node as usize).copied().unwrap_or(0)
+    }
+
     /// What a node is in `layer`.
     pub fn node_view(&self, report: &Report, layer: u32, node: NodeId) -> NodeView {
         let image = &report.image;
@@ -212,13 +217,21 @@ impl TreeView {
     /// Moves the cursor to a node, expanding its ancestors; false when the filters hide it.
     pub fn reveal(&mut self, report: &Report, layer: u32, node: NodeId) -> bool {
         let tree = &report.image.tree;
+        let mut unfolded = false;
         let mut at = tree.node(node).parent;
         while at != Tree::ROOT {
-            self.collapsed.remove(&at);
+            unfolded |= self.collapsed.remove(&at);
             at = tree.node(at).parent;
         }
-        self.refresh(report, layer);
-        match self.rows.iter().position(|r| r.node == node) {
+        // Re-list only when something changed: a node already listed is just selected.
+        let listed = !unfolded && self.sized_for == Some((layer, self.mode));
+        let found = listed
+            .then(|| self.rows.iter().position(|r| r.node == node))
+            .flatten();
+        if found.is_none() {
+            self.refresh(report, layer);
+        }
+        match found.or_else(|| self.rows.iter().position(|r| r.node == node)) {
             Some(i) => {
                 self.cursor = i;
                 true

@@ -8,9 +8,11 @@ use crate::report::Report;
 
 use super::action::{Action, Pane};
 use super::describe;
+use super::layout::map_split;
 use super::lists::{self, LISTS};
 use super::state::{Subject, ViewState, window};
 use super::tree_view::{MIN_SIZES, Mode, Sort};
+use super::treemap::{self, Map};
 
 impl ViewState {
     fn layer_u32(&self) -> u32 {
@@ -78,10 +80,98 @@ impl ViewState {
         }
     }
 
-    /// Moves the focused pane's cursor by `by` rows (clamped).
+    /// Moves the focused pane's cursor by `by` rows (clamped); in a treemap, by `by` tiles.
     fn move_by(&mut self, report: &Report, by: isize) {
+        if self.focus == Pane::Files && self.map.is_some() {
+            self.map_step(report, by);
+            return;
+        }
         let to = self.pos(self.focus).cursor.saturating_add_signed(by);
         self.select(report, self.focus, to);
+    }
+
+    // ---- Files as a treemap: the selection is a tile of the map of its parent ----
+
+    /// The map of the selection's directory.
+    fn map_for(&self, report: &Report) -> Map {
+        let dir = treemap::dir_of(report, self.selected_node());
+        let layer = self.layer as u32;
+        Map {
+            dir,
+            layer,
+            mode: self.tree.mode,
+            tiles: treemap::tiles(report, &self.tree, layer, dir),
+        }
+    }
+
+    /// Rebuilds the map when its directory, layer or mode changed.
+    fn refresh_map(&mut self, report: &Report) {
+        let Some(map) = &self.map else { return };
+        let dir = treemap::dir_of(report, self.selected_node());
+        if (map.dir, map.layer, map.mode) != (dir, self.layer as u32, self.tree.mode) {
+            self.map = Some(self.map_for(report));
+        }
+    }
+
+    /// Selects the tile `by` tiles on, in the map's order (largest first).
+    fn map_step(&mut self, report: &Report, by: isize) {
+        let Some(map) = &self.map else { return };
+        let selected = self.selected_node();
+        let at = map
+            .tiles
+            .iter()
+            .position(|t| t.node.is_some() && t.node == selected)
+            .unwrap_or(0);
+        let last = map.tiles.iter().filter(|t| t.node.is_some()).count();
+        let to = at.saturating_add_signed(by).min(last.saturating_sub(1));
+        if let Some(node) = map.tiles.get(to).and_then(|t| t.node) {
+            self.show(report, None, node);
+        }
+    }
+
+    /// Opens a directory tile: selects its largest child, so the map shows inside it.
+    fn map_open(&mut self, report: &Report, node: NodeId) {
+        let (layer, mode) = (self.layer as u32, self.tree.mode);
+        let tiles = treemap::tiles(report, &self.tree, layer, node);
+        let Some(child) = tiles.first().and_then(|t| t.node) else {
+            self.show(report, None, node);
+            return;
+        };
+        self.show(report, None, child);
+        // The map inside is the one just made, unless showing the child changed the view.
+        if self.selected_node() == Some(child)
+            && (self.layer as u32, self.tree.mode) == (layer, mode)
+        {
+            self.map = Some(Map {
+                dir: node,
+                layer,
+                mode,
+                tiles,
+            });
+        }
+    }
+
+    /// Goes up: selects the map's directory, so the map shows its parent.
+    fn map_up(&mut self, report: &Report) {
+        let Some(map) = &self.map else { return };
+        if map.dir != crate::model::Tree::ROOT {
+            let dir = map.dir;
+            self.show(report, None, dir);
+        }
+    }
+
+    /// A click or Enter on a tile: a directory opens, a file is selected.
+    fn map_activate(&mut self, report: &Report, tile: &treemap::Tile) {
+        match tile.node {
+            Some(node) if tile.is_dir => self.map_open(report, node),
+            Some(node) => self.show(report, None, node),
+            None => {
+                self.note = Some(format!(
+                    "the {} smallest entries share one tile; t shows them in the tree",
+                    tile.count
+                ));
+            }
+        }
     }
 
     /// Keeps the offset of every list on screen such that its cursor is visible.
@@ -160,6 +250,16 @@ impl ViewState {
             return;
         };
         self.set_focus(pane);
+        if pane == Pane::Files
+            && let (Some(map), Some(rows)) = (&self.map, self.areas(report).rows(Pane::Files))
+        {
+            let (cells, _) = map_split(rows);
+            if let Some(i) = treemap::hit(&map.tiles, cells, x, y) {
+                let tile = map.tiles[i].clone();
+                self.map_activate(report, &tile);
+            }
+            return;
+        }
         let Some(row) = row else { return };
         let to = self.pos(pane).offset + row;
         if to >= lists::len(report, self, pane) {
@@ -251,6 +351,24 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
         }
         Action::Home => state.move_by(report, isize::MIN / 2),
         Action::End => state.move_by(report, isize::MAX / 2),
+        Action::Left if state.focus == Pane::Files && state.map.is_some() => state.map_up(report),
+        Action::Right | Action::Activate | Action::Toggle
+            if state.focus == Pane::Files && state.map.is_some() =>
+        {
+            let selected = state.selected_node();
+            let tile = state
+                .map
+                .as_ref()
+                .and_then(|m| {
+                    m.tiles
+                        .iter()
+                        .find(|t| t.node.is_some() && t.node == selected)
+                })
+                .cloned();
+            if let Some(tile) = tile {
+                state.map_activate(report, &tile);
+            }
+        }
         Action::Left => match state.focus {
             Pane::Files => state.left(report),
             Pane::Layers => state.move_by(report, -1),
@@ -266,7 +384,8 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
             Pane::Files => state.toggle_fold(report),
             Pane::Findings => state.jump_to_finding(report),
             Pane::Packages => {
-                if let Some((layer, node)) = lists::package_location(report, state.packages.cursor)
+                if let Some((layer, node)) =
+                    lists::package_location(report, state, state.packages.cursor)
                 {
                     state.show(report, Some(layer), node);
                 }
@@ -302,9 +421,21 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
             };
             state.refresh_tree(report);
         }
+        Action::TogglePackages => {
+            state.os_packages = !state.os_packages;
+            state.packages = Default::default();
+            state.set_focus(Pane::Packages);
+        }
         Action::ToggleUnchanged => {
             state.tree.hide_unchanged = !state.tree.hide_unchanged;
             state.refresh_tree(report);
+        }
+        Action::ToggleTreemap => {
+            state.set_focus(Pane::Files);
+            state.map = match state.map {
+                Some(_) => None,
+                None => Some(state.map_for(report)),
+            };
         }
         Action::CycleMinSize => {
             state.tree.min_size = (state.tree.min_size + 1) % MIN_SIZES.len();
@@ -357,5 +488,6 @@ pub fn update(state: &mut ViewState, report: &Report, action: Action) {
             state.height = height;
         }
     }
+    state.refresh_map(report);
     state.follow_cursors(report);
 }

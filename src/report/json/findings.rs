@@ -7,6 +7,7 @@ use crate::findings::projection::{Fix, Projection};
 use crate::findings::{Finding, Severity};
 use crate::layer::path::Lossless;
 use crate::model::ImageDiagnostic;
+use crate::report::Report;
 
 #[derive(
     Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
@@ -52,6 +53,9 @@ pub struct JsonFinding {
     pub message: String,
     /// The layer responsible, if any.
     pub layer: Option<usize>,
+    /// The digest of that layer's blob, the same in every image that shares the layer.
+    #[serde(default)]
+    pub layer_digest: Option<String>,
     /// That layer's `history.created_by`.
     pub created_by: Option<String>,
     /// Largest first, at most 50.
@@ -60,20 +64,32 @@ pub struct JsonFinding {
     pub path_count: usize,
     pub bytes: u64,
     pub fix: String,
+    /// `["security"]` for the security rules; empty otherwise.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
-impl From<&Finding> for JsonFinding {
-    fn from(f: &Finding) -> JsonFinding {
+impl From<(&Report, &Finding)> for JsonFinding {
+    fn from((report, f): (&Report, &Finding)) -> JsonFinding {
         JsonFinding {
             rule: f.rule.to_string(),
             severity: f.severity.into(),
             message: f.message.clone(),
             layer: f.layer,
+            layer_digest: f
+                .layer
+                .and_then(|l| report.image.layers.get(l))
+                .map(|l| l.digest.clone()),
             created_by: f.created_by.clone(),
             paths: f.paths.clone(),
             path_count: f.path_count,
             bytes: f.bytes,
             fix: f.fix.clone(),
+            tags: if f.is_security() {
+                vec!["security".to_string()]
+            } else {
+                Vec::new()
+            },
         }
     }
 }

@@ -50,6 +50,18 @@ impl From<Compression> for JsonCompression {
 pub struct JsonImage {
     /// The image argument, in transport:path form.
     pub reference: String,
+    /// `os/arch[/variant]`.
+    #[serde(default)]
+    pub platform: String,
+    /// The image manifest's digest, where the source has a manifest (not a `docker save` tarball).
+    #[serde(default)]
+    pub manifest_digest: Option<String>,
+    /// The image config's digest.
+    #[serde(default)]
+    pub config_digest: Option<String>,
+    /// The digest of the multi-platform index the manifest was chosen from.
+    #[serde(default)]
+    pub index_digest: Option<String>,
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
@@ -67,6 +79,13 @@ impl From<&Report> for JsonImage {
         let image = &report.image;
         JsonImage {
             reference: image.reference.clone(),
+            platform: match image.variant.as_deref() {
+                Some(v) if !v.is_empty() => format!("{}/{}/{v}", image.os, image.architecture),
+                _ => format!("{}/{}", image.os, image.architecture),
+            },
+            manifest_digest: image.digests.manifest.clone(),
+            config_digest: image.digests.config.clone(),
+            index_digest: image.digests.index.clone(),
             os: image.os.clone(),
             architecture: image.architecture.clone(),
             variant: image.variant.clone(),

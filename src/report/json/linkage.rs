@@ -131,6 +131,9 @@ pub struct JsonElf {
     pub debug_bytes: u64,
     /// "name version" of the distribution whose RECORD lists it.
     pub distribution: Option<String>,
+    /// "name version" of the OS package whose file list names it.
+    #[serde(default)]
+    pub os_package: Option<String>,
 }
 
 impl From<(&Report, &ElfFacts)> for JsonElf {
@@ -175,6 +178,11 @@ impl From<(&Report, &ElfFacts)> for JsonElf {
                 .python
                 .owner_of(e.node)
                 .map(|d| format!("{} {}", d.name, d.version)),
+            os_package: report
+                .facts
+                .os_packages
+                .owner_of(e.node)
+                .map(|p| format!("{} {}", p.name, p.version)),
         }
     }
 }

@@ -13,6 +13,7 @@
 mod findings;
 mod image;
 mod linkage;
+mod packages;
 mod python;
 mod waste;
 
@@ -28,6 +29,7 @@ use super::Report;
 pub use findings::{JsonDiagnostic, JsonFinding, JsonFix, JsonProjection, JsonSeverity};
 pub use image::{JsonCompression, JsonFile, JsonImage, JsonLayer, JsonTotals};
 pub use linkage::{JsonElf, JsonElfType, JsonLibc, JsonLibcFamily};
+pub use packages::{JsonOsPackage, JsonOsPackages, JsonPackageManager};
 pub use python::{JsonDistribution, JsonExtension, JsonInterpreter, JsonPython};
 pub use waste::{JsonDuplicate, JsonFate, JsonWaste, JsonWasted};
 
@@ -53,6 +55,9 @@ pub struct JsonReport {
     /// Every ELF file in the final filesystem, by path.
     pub elf: Vec<JsonElf>,
     pub python: JsonPython,
+    /// The OS packages of the image's package database.
+    #[serde(default)]
+    pub os_packages: JsonOsPackages,
     /// Most severe first, then largest.
     pub findings: Vec<JsonFinding>,
     /// Entries that could not be read; the analysis went on without them.
@@ -84,7 +89,12 @@ impl From<&Report> for JsonReport {
                 .map(|e| JsonElf::from((report, e)))
                 .collect(),
             python: JsonPython::from(report),
-            findings: report.findings.iter().map(JsonFinding::from).collect(),
+            os_packages: JsonOsPackages::from(&report.facts.os_packages),
+            findings: report
+                .findings
+                .iter()
+                .map(|f| JsonFinding::from((report, f)))
+                .collect(),
             diagnostics: report
                 .image
                 .diagnostics
