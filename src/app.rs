@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Command, DiffFormat, ReadConfig, Side};
+use crate::cli::{CiFormat, Command, DiffFormat, ReadConfig, Side};
 use crate::report::json::JsonReport;
 use crate::report::{self, Format, Report};
 use crate::source::cache::{self, CacheConfig};
@@ -43,6 +43,49 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 report::write_audit(&report, format, out)
             })?;
             if report.findings.iter().any(|f| fail_on.fails(f.severity)) {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Ci {
+            source,
+            baseline,
+            config,
+            format,
+            output,
+            report: keep,
+            read,
+        } => {
+            let baseline = baseline
+                .map(|b| side(&b, &read).context("--baseline"))
+                .transpose()?;
+            let json = JsonReport::with_files(&load(&source, &read)?);
+            let ci = crate::ci::evaluate(&config, &json, baseline.as_ref());
+            emit(output.as_deref(), |out| match format {
+                CiFormat::Text => report::ci::write_text(&ci, out),
+                CiFormat::Markdown => report::ci::write_markdown(&ci, out),
+                CiFormat::Json => report::json::write_value(&ci, out),
+                CiFormat::Junit => report::ci::write_junit(&ci, out),
+                CiFormat::Sarif => report::ci::write_sarif(&ci, out),
+                CiFormat::Gitlab => report::ci::write_gitlab(&ci, out),
+            })?;
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+            {
+                let path = Path::new(&summary);
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| {
+                        format!("cannot append to GITHUB_STEP_SUMMARY {}", path.display())
+                    })?;
+                let mut out = BufWriter::new(file);
+                report::ci::write_markdown(&ci, &mut out)?;
+                out.flush()?;
+            }
+            if let Some(path) = keep {
+                emit(Some(&path), |out| report::json::write_value(&json, out))?;
+            }
+            if !ci.passed {
                 return Ok(ExitCode::from(1));
             }
         }

@@ -61,6 +61,31 @@ enum Sub {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// The size-regression gate: rules from flags, --config, .pydive.toml, [tool.pydive] in
+    /// pyproject.toml or dive's .dive-ci; exit 1 when a rule fails, 2 when it cannot run.
+    Ci {
+        image: String,
+        /// The last good build: a JSON report written earlier (`--report` keeps one) or an image.
+        #[arg(long, value_name = "REPORT|IMAGE")]
+        baseline: Option<String>,
+        /// The configuration file (default: .pydive.toml, then [tool.pydive] in pyproject.toml,
+        /// then dive's .dive-ci, in the working directory).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A rule over the configuration, e.g. --rule max-growth=10% --rule budget.pip-cache=0.
+        #[arg(long = "rule", value_name = "KEY=VALUE")]
+        rules: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CiFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Also write IMAGE's full JSON report (with its file table) here: the next baseline.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
     /// What changed between two images: layers, categories, packages, files, findings.
     Diff {
         /// The old image, or a JSON report written earlier (`pydive report --format json`).
@@ -208,6 +233,17 @@ struct ReadArgs {
     limits: Vec<String>,
 }
 
+/// Output formats of `pydive ci`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CiFormat {
+    Text,
+    Markdown,
+    Json,
+    Junit,
+    Sarif,
+    Gitlab,
+}
+
 /// Output formats of `pydive diff`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DiffFormat {
@@ -302,6 +338,16 @@ pub enum Command {
     },
     /// The explorer on a terminal, else the text report.
     Explore { source: Transport, read: ReadConfig },
+    /// `pydive ci IMAGE`.
+    Ci {
+        source: Transport,
+        baseline: Option<Side>,
+        config: crate::ci::config::Config,
+        format: CiFormat,
+        output: Option<PathBuf>,
+        report: Option<PathBuf>,
+        read: ReadConfig,
+    },
     /// `pydive diff OLD NEW`.
     Diff {
         old: Side,
@@ -504,6 +550,35 @@ impl Cli {
                     format,
                     fail_on,
                     output,
+                    read,
+                })
+            }
+            Some(Sub::Ci {
+                image,
+                baseline,
+                config,
+                rules,
+                format,
+                output,
+                report,
+                read,
+            }) => {
+                // The configuration is checked before anything is read.
+                let config = crate::ci::config::load(&crate::ci::config::Sources {
+                    rules,
+                    config,
+                    dir: std::env::current_dir().context("no working directory")?,
+                })?;
+                let source = Transport::parse(&image)?;
+                let baseline = baseline.as_deref().map(Side::parse).transpose()?;
+                let read = read.merge(self.read).validate(&source)?;
+                Ok(Command::Ci {
+                    source,
+                    baseline,
+                    config,
+                    format,
+                    output,
+                    report,
                     read,
                 })
             }

@@ -488,12 +488,15 @@ fn files(old: &JsonReport, new: &JsonReport) -> Option<Vec<JsonFileChange>> {
         .into_iter()
         .filter_map(|path| {
             let (o, n) = (before.get(path).copied(), after.get(path).copied());
+            // A link or an empty file added or removed changes no byte.
+            if o.unwrap_or(0) == n.unwrap_or(0) {
+                return None;
+            }
             let status = match (o, n) {
-                (None, Some(_)) => JsonFileStatus::Added,
-                (Some(_), None) => JsonFileStatus::Removed,
+                (None, _) => JsonFileStatus::Added,
+                (_, None) => JsonFileStatus::Removed,
                 (Some(o), Some(n)) if n > o => JsonFileStatus::Grown,
-                (Some(o), Some(n)) if n < o => JsonFileStatus::Shrunk,
-                _ => return None,
+                _ => JsonFileStatus::Shrunk,
             };
             Some(JsonFileChange {
                 path: path.to_string(),

@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod ci;
 pub mod cli;
 pub mod demo;
 pub mod diff;

@@ -20,6 +20,9 @@ use crate::model::Image;
 pub struct DiveNumbers {
     pub efficiency: f64,
     pub wasted_bytes: u64,
+    /// dive's "user size": the bytes of every layer but the first, a layer's bytes being the
+    /// sum of its tar entries' sizes. dive's `highestUserWastedPercent` divides by it.
+    pub user_size_bytes: u64,
     /// Paths dive lists as inefficient: (path, times seen, total bytes), largest first.
     pub inefficient: Vec<(Vec<u8>, u32, u64)>,
 }
@@ -311,6 +314,14 @@ pub fn compute(image: &Image) -> DiveNumbers {
             minimum as f64 / discovered as f64
         },
         wasted_bytes: crate::model::sum_bytes(inefficient.iter().map(|i| i.2)),
+        user_size_bytes: crate::model::sum_bytes(
+            image
+                .layers
+                .iter()
+                .skip(1)
+                .flat_map(|l| &l.entries)
+                .map(|e| e.header_size),
+        ),
         inefficient,
     }
 }

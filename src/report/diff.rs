@@ -9,6 +9,7 @@ use crate::diff::{
     JsonPackageStatus, signed_size,
 };
 use crate::findings::size;
+use crate::printable::escape;
 use crate::report::json::JsonFinding;
 
 /// Rows shown before a Markdown list folds into `<details>`.
@@ -73,8 +74,13 @@ fn projection(diff: &JsonDiff) -> Option<String> {
 const NO_FILE_TABLE: &str = "File changes need the file table on both sides: write stored reports with `pydive report --format json --files` (or keep `pydive ci --report`).";
 
 pub fn write_text(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{} -> {}", diff.old.reference, diff.new.reference)?;
-    writeln!(out, "{}", diff.headline)?;
+    writeln!(
+        out,
+        "{} -> {}",
+        escape(&diff.old.reference),
+        escape(&diff.new.reference)
+    )?;
+    writeln!(out, "{}", escape(&diff.headline))?;
     if let Some(line) = projection(diff) {
         writeln!(out, "{line}")?;
     }
@@ -92,7 +98,7 @@ pub fn write_text(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
             } else {
                 delta(l.old_bytes, l.new_bytes)
             },
-            cut(&l.step, 80)
+            cut(&escape(&l.step), 80)
         )?;
     }
     writeln!(out, "\nCategories")?;
@@ -117,8 +123,8 @@ pub fn write_text(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "  {:<30} {:<34} {:>11}",
-                p.name,
-                package_status(p),
+                escape(&p.name),
+                escape(&package_status(p)),
                 delta(p.old_bytes, p.new_bytes)
             )?;
         }
@@ -134,7 +140,7 @@ pub fn write_text(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
                     "  {:<8} {:>11}  {}",
                     file_status(f.status),
                     delta(f.old_bytes, f.new_bytes),
-                    f.path
+                    escape(&f.path)
                 )?;
             }
         }
@@ -144,7 +150,13 @@ pub fn write_text(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
     if !diff.platform.is_empty() {
         writeln!(out, "\nPlatform changed")?;
         for p in &diff.platform {
-            writeln!(out, "  {}: {} -> {}", p.what, p.old, p.new)?;
+            writeln!(
+                out,
+                "  {}: {} -> {}",
+                p.what,
+                escape(&p.old),
+                escape(&p.new)
+            )?;
         }
     }
     Ok(())
@@ -156,16 +168,16 @@ fn text_findings(out: &mut dyn Write, title: &str, findings: &[JsonFinding]) -> 
         let step = f
             .created_by
             .as_deref()
-            .map(|s| format!(" ({})", cut(&crate::model::short_step(s), 60)))
+            .map(|s| format!(" ({})", cut(&escape(&crate::model::short_step(s)), 60)))
             .unwrap_or_default();
         writeln!(
             out,
             "  {:<7} [{}]{step} {}",
             f.severity.to_string(),
-            f.rule,
-            f.message
+            escape(&f.rule),
+            escape(&f.message)
         )?;
-        writeln!(out, "          fix: {}", f.fix)?;
+        writeln!(out, "          fix: {}", escape(&f.fix))?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod charts;
+pub mod ci;
 pub mod diff;
 pub mod explain;
 pub mod html;

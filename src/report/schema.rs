@@ -14,6 +14,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             "diff.schema.json",
             schema::<crate::diff::JsonDiff>("pydive diff"),
         ),
+        ("ci.schema.json", schema::<crate::ci::JsonCi>("pydive ci")),
     ]
 }
 

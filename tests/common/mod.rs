@@ -2,6 +2,7 @@
 //! and look at the result as the JSON report users get.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod apps;
 pub mod chromium;
 pub mod debian;
 pub mod elf;

@@ -25,6 +25,10 @@ pub struct JsonWaste {
     pub dive_efficiency: f64,
     /// dive 0.13.1's wasted bytes.
     pub dive_wasted_bytes: u64,
+    /// dive 0.13.1's user size: bytes of the tar entries of every layer but the first
+    /// (its `highestUserWastedPercent` is `dive_wasted_bytes` over this).
+    #[serde(default)]
+    pub dive_user_size_bytes: u64,
     /// The 50 largest wasted files.
     pub largest: Vec<JsonWasted>,
     /// The 50 most reclaimable groups of identical files; the first path is the copy kept.
@@ -44,6 +48,7 @@ impl From<&Report> for JsonWaste {
                 .then(|| facts.duplicates.reclaimable_bytes()),
             dive_efficiency: facts.dive.efficiency,
             dive_wasted_bytes: facts.dive.wasted_bytes,
+            dive_user_size_bytes: facts.dive.user_size_bytes,
             largest: facts
                 .waste
                 .files
