@@ -535,24 +535,35 @@ fn junit_has_a_case_per_rule_and_finding() {
 }
 
 /// The SARIF 2.1.0 schema as serde-sarif ships it (the OASIS schema its types are generated
-/// from), found through cargo's metadata.
+/// from), found in cargo's registry sources at the version Cargo.lock pins. (`cargo metadata
+/// --offline` would need every target's crates downloaded, Android's included.)
 fn sarif_schema() -> PathBuf {
-    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let package = meta["packages"]
-        .as_array()
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap();
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"serde-sarif\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_string())
+        .expect("serde-sarif in Cargo.lock");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let registries = cargo_home.join("registry/src");
+    std::fs::read_dir(&registries)
         .unwrap()
-        .iter()
-        .find(|p| p["name"] == "serde-sarif")
-        .unwrap();
-    Path::new(package["manifest_path"].as_str().unwrap())
-        .parent()
-        .unwrap()
-        .join("src/schema.json")
+        .filter_map(|r| r.ok())
+        .map(|r| {
+            r.path()
+                .join(format!("serde-sarif-{version}/src/schema.json"))
+        })
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "serde-sarif {version}'s schema.json under {}",
+                registries.display()
+            )
+        })
 }
 
 #[test]

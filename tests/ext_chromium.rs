@@ -432,15 +432,16 @@ fn the_forty_thousand_file_page_adds_up_and_draws_promptly() {
 #[test]
 fn a_plain_image_s_page_says_what_is_empty() {
     let Some(mut b) = browser() else { return };
-    let report = common::report_for(&pydive::fixture::Image::new(vec![
-        pydive::fixture::Layer::new(
-            "COPY main.py /app/",
-            vec![pydive::fixture::Entry::file(
-                "app/main.py",
-                b"print('hi')\n",
-            )],
-        ),
-    ]));
+    // It runs as a user, so that not even runs-as-root has something to say.
+    let mut image = pydive::fixture::Image::new(vec![pydive::fixture::Layer::new(
+        "COPY main.py /app/",
+        vec![pydive::fixture::Entry::file(
+            "app/main.py",
+            b"print('hi')\n",
+        )],
+    )]);
+    image.user = Some("10001".to_string());
+    let report = common::report_for(&image);
     let (_dir, path) = page(&report);
     b.open(&path).unwrap();
     b.wait_for(

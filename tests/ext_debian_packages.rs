@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::debian::{Deb, apt_plan, debs, dpkg_query_sizes, install_layer, status};
+use common::debian::{Deb, apt_plan, debs, dpkg_query_sizes, install_layer, rootfs_layer, status};
 use common::elf::{CC, EXTENSION, MAIN, compile};
 use common::services::need;
 use pydive::fixture::{Entry, Image, Layer};
@@ -40,36 +40,6 @@ fn packages() -> Option<(Vec<Deb>, Vec<Deb>)> {
     Some((base, tools))
 }
 
-/// A merged-/usr Debian base: the top-level symlinks, os-release and the base packages.
-fn base_layer(base: &[Deb]) -> Layer {
-    let refs: Vec<&Deb> = base.iter().collect();
-    let mut layer = install_layer(
-        "/bin/sh -c #(nop) ADD file:7a4ee1c4b0d6 in / ",
-        &refs,
-        &refs,
-        &[],
-    );
-    let mut top = vec![
-        Entry::dir("usr"),
-        Entry::dir("usr/bin"),
-        Entry::dir("usr/sbin"),
-        Entry::dir("usr/lib"),
-        Entry::dir("usr/lib64"),
-        Entry::symlink("bin", "usr/bin"),
-        Entry::symlink("sbin", "usr/sbin"),
-        Entry::symlink("lib", "usr/lib"),
-        Entry::symlink("lib64", "usr/lib64"),
-        Entry::dir("etc"),
-        Entry::file(
-            "etc/os-release",
-            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
-        ),
-    ];
-    top.append(&mut layer.entries);
-    layer.entries = top;
-    layer
-}
-
 fn toolchain_image(base: &[Deb], tools: &[Deb]) -> Image {
     let installed: Vec<&Deb> = base.iter().chain(tools).collect();
     let new: Vec<&Deb> = tools.iter().collect();
@@ -91,7 +61,7 @@ fn toolchain_image(base: &[Deb], tools: &[Deb]) -> Image {
         ],
     );
     Image::new(vec![
-        base_layer(base),
+        rootfs_layer(base),
         install_layer(
             "RUN apt-get update && apt-get install -y build-essential",
             &new,
@@ -335,7 +305,7 @@ fn a_purged_toolchain_counts_as_compilers_in_the_layer_that_installed_it() {
     }
     purge.push(Entry::whiteout("var/lib/apt/extended_states"));
     let image = Image::new(vec![
-        base_layer(&base),
+        rootfs_layer(&base),
         install_layer(
             "RUN apt-get update && apt-get install -y build-essential",
             &new,

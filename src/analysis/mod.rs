@@ -1,7 +1,8 @@
 //! Analysis: typed facts computed from the model, with no thresholds, severities or wording
 //! (those belong to `findings` and the writers). Byte categories, waste, duplicate content,
-//! and dive's own efficiency numbers.
+//! dive's own efficiency numbers, ELF linkage, Python, OS packages and the base image.
 
+pub mod base;
 pub mod categories;
 pub mod dive;
 pub mod duplicates;
@@ -79,6 +80,7 @@ pub struct Facts {
     pub linkage: linkage::Linkage,
     pub python: python::Python,
     pub os_packages: packages::OsPackages,
+    pub base: base::Base,
     pub security: security::Security,
 }
 
@@ -101,15 +103,18 @@ pub fn analyze(image: &Image) -> Facts {
     let linkage = linkage::compute(image);
     let python = python::compute(image, &linkage);
     let os_packages = packages::compute(image, &linkage);
+    let categories = categorize(image, &linkage, &os_packages);
+    let base = base::compute(image, &categories, &linkage, &python, &os_packages);
     Facts {
         visible: visible(image),
-        categories: categorize(image, &linkage, &os_packages),
+        categories,
         waste: waste::compute(image),
         duplicates: duplicates::compute(image),
         dive: dive::compute(image),
         linkage,
         python,
         os_packages,
+        base,
         security: security::compute(image),
     }
 }

@@ -66,6 +66,19 @@ pub struct OsPackage {
     auto: Option<bool>,
 }
 
+impl OsPackage {
+    /// Its dependencies (dpkg `Depends` and `Pre-Depends`, apk `D:`), each a list of
+    /// alternatives.
+    pub fn depends(&self) -> &[Vec<String>] {
+        &self.depends
+    }
+
+    /// The names it provides besides its own (virtual packages, apk's `so:` names).
+    pub fn provides(&self) -> impl Iterator<Item = &str> {
+        self.provides.iter().map(String::as_str)
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct OsPackages {
     pub manager: Option<Manager>,

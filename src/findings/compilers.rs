@@ -17,12 +17,16 @@ pub const RULE: Rule = Rule {
 const MIN_BYTES: u64 = 1_000_000;
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
-    ctx.category_findings(
+    let findings = ctx.category_findings(
         rule,
         Category::Compilers,
         MIN_BYTES,
         |_| true,
         |bytes, n| format!("compilers and build tools in the final image: {} in {}", size(bytes), files(n)),
         "use a multi-stage build: install build-essential and build wheels in a builder stage, then `COPY --from=builder` only the installed packages into a slim runtime stage",
-    )
+    );
+    findings
+        .into_iter()
+        .map(|f| ctx.fix_for_full_base(f))
+        .collect()
 }

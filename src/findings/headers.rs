@@ -15,12 +15,16 @@ pub const RULE: Rule = Rule {
 const MIN_BYTES: u64 = 1_000_000;
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
-    ctx.category_findings(
+    let findings = ctx.category_findings(
         rule,
         Category::Headers,
         MIN_BYTES,
         |_| true,
         |bytes, n| format!("C/C++ headers in the final image: {} in {}", size(bytes), files(n)),
         "install -dev packages only in a builder stage of a multi-stage build; the runtime stage needs the libraries, not their headers",
-    )
+    );
+    findings
+        .into_iter()
+        .map(|f| ctx.fix_for_full_base(f))
+        .collect()
 }

@@ -8,6 +8,8 @@
 mod abi_mismatch;
 mod apt_cache;
 mod arch_mismatch;
+mod base_variant;
+mod built_from_source;
 mod compilers;
 mod debug_info;
 mod duplicates;
@@ -146,6 +148,8 @@ pub const RULES: &[Rule] = &[
     pip_cache::RULE,
     apt_cache::RULE,
     compilers::RULE,
+    base_variant::RULE,
+    built_from_source::RULE,
     wheels::RULE,
     wasted::RULE,
     headers::RULE,
@@ -258,6 +262,17 @@ impl Context<'_> {
             }
         }
         layers.into_iter().map(|(l, (b, n))| (l, b, n)).collect()
+    }
+
+    /// For a finding in a full base image's layers: the fix is the base's variant.
+    fn fix_for_full_base(&self, mut finding: Finding) -> Finding {
+        let base = &self.facts.base;
+        if base.flavour == crate::analysis::base::Flavour::Full
+            && finding.layer.is_some_and(|l| base.contains(l))
+        {
+            finding.fix = "the full base image brings these: base the final stage on the base's slim variant and build what needs them in a separate stage (the base-variant finding has the numbers for this image)".to_string();
+        }
+        finding
     }
 
     /// One finding per layer whose visible files of `category` add up to at least `min_bytes`.

@@ -109,6 +109,15 @@ pub struct ImageMeta {
     pub env: Vec<String>,
     /// The config's `User` (`USER` in the Dockerfile), as written; `None` when absent.
     pub user: Option<String>,
+    /// The image config's history, every step, also those that made no layer.
+    pub history: Vec<HistoryStep>,
+}
+
+/// One step of the image's history: its `created_by`, and whether it made a layer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryStep {
+    pub created_by: String,
+    pub empty_layer: bool,
 }
 
 /// The whole image: its metadata, its layers and the stacked tree.
@@ -120,6 +129,8 @@ pub struct Image {
     pub architecture: String,
     pub variant: Option<String>,
     pub env: Vec<String>,
+    /// Every history step, in order, including those that made no layer (`ENV`, `CMD`).
+    pub history: Vec<HistoryStep>,
     /// The config's `User`, as written; `None` when absent (the container runs as root).
     pub user: Option<String>,
     pub layers: Vec<Layer>,
@@ -191,6 +202,7 @@ impl Image {
             architecture: meta.architecture,
             variant: meta.variant,
             env: meta.env,
+            history: meta.history,
             user: meta.user,
             layers: built,
             tree,

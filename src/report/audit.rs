@@ -32,7 +32,7 @@ fn counts(report: &Report) -> String {
     )
 }
 
-/// "glibc 2.36, Python 3.11" for the headline.
+/// "glibc 2.36, Python 3.11, 12 ELF files; base slim: ..." for the headline.
 fn platform(report: &Report) -> String {
     let linkage = &report.facts.linkage;
     let mut parts = Vec::new();
@@ -54,7 +54,14 @@ fn platform(report: &Report) -> String {
         parts.push(format!("Python {}", pythons.join(", ")));
     }
     parts.push(format!("{} ELF files", linkage.elves.len()));
-    parts.join(", ")
+    let mut line = parts.join(", ");
+    if report.facts.base.flavour != crate::analysis::base::Flavour::Unknown {
+        line.push_str(&format!(
+            "; base {}",
+            super::base_summary(&report.facts.base)
+        ));
+    }
+    line
 }
 
 /// "Projected: 612.4 MB (-58 %) with the 5 fixes below".

@@ -41,6 +41,40 @@ impl Report {
     }
 }
 
+/// The base image in a line: "slim: Debian GNU/Linux 12 (bookworm), layers 0-4 (up to
+/// `CMD ["python3"]`), Python 3.12 built from source".
+pub fn base_summary(base: &analysis::base::Base) -> String {
+    use analysis::base::Boundary;
+    let mut s = base.flavour.name().to_string();
+    if let Some(os) = &base.os {
+        s.push_str(&format!(": {os}"));
+    }
+    match (&base.layers, &base.boundary) {
+        (Some(n), Some(Boundary::Step(step))) => {
+            s.push_str(&format!(", {} (up to `{step}`)", layer_span(*n)))
+        }
+        (Some(n), _) => s.push_str(&format!(", {} (its root filesystem)", layer_span(*n))),
+        (None, _) => s.push_str(", base layers not known from the history"),
+    }
+    if let Some(p) = &base.python {
+        let origin = match &p.package {
+            Some(package) => format!("from the distribution's {package}"),
+            None if p.built_from_source => "built from source".to_string(),
+            None => "installed in the image".to_string(),
+        };
+        s.push_str(&format!(", Python {} {origin}", p.version));
+    }
+    s
+}
+
+fn layer_span(n: usize) -> String {
+    if n == 1 {
+        "layer 0".to_string()
+    } else {
+        format!("layers 0-{}", n - 1)
+    }
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

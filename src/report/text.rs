@@ -57,6 +57,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             String::new()
         }
     )?;
+    writeln!(out, "  base {}", super::base_summary(&facts.base))?;
     writeln!(
         out,
         "  dive's numbers: efficiency {:.4} %, wasted {}",

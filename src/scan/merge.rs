@@ -48,6 +48,11 @@ pub const COMPATIBILITY_RULES: &[&str] = &[
     "wheel-tag-mismatch",
 ];
 
+/// Advice whose bytes overlap other findings' (`base-variant` counts the compilers a
+/// `compilers` finding counts too; `built-from-source` the distribution's own files): never
+/// added to the reclaimable totals.
+pub const ADVICE_RULES: &[&str] = &["base-variant", "built-from-source"];
+
 /// How many worst offenders the summary lists.
 const WORST: usize = 10;
 
@@ -769,17 +774,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_rule_is_reclaimable_about_compatibility_or_about_security() {
+    fn every_rule_is_reclaimable_about_compatibility_advice_or_about_security() {
         for rule in crate::findings::RULES {
             let classes = [
                 RECLAIMABLE_RULES.contains(&rule.id),
                 COMPATIBILITY_RULES.contains(&rule.id),
+                ADVICE_RULES.contains(&rule.id),
                 crate::findings::SECURITY.contains(&rule.id),
             ];
             assert_eq!(
                 classes.iter().filter(|&&c| c).count(),
                 1,
-                "rule {} must be in exactly one of RECLAIMABLE_RULES, COMPATIBILITY_RULES and findings::SECURITY",
+                "rule {} must be in exactly one of RECLAIMABLE_RULES, COMPATIBILITY_RULES, ADVICE_RULES and findings::SECURITY",
                 rule.id
             );
         }

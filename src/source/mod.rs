@@ -334,6 +334,14 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
         variant: config.variant,
         user: config.config.as_ref().and_then(|c| c.user.clone()),
         env: config.config.and_then(|c| c.env).unwrap_or_default(),
+        history: config
+            .history
+            .iter()
+            .map(|h| crate::model::HistoryStep {
+                created_by: h.created_by.clone().unwrap_or_default(),
+                empty_layer: h.empty_layer,
+            })
+            .collect(),
     };
     Ok(Image::build(meta, layers))
 }

@@ -61,6 +61,9 @@ pub fn lines(report: &Report, theme: Theme) -> Vec<Line<'static>> {
         };
         second.push(Span::styled(format!("{n} {s}"), style));
     }
+    // The base last: on a narrow screen the findings' counts matter more.
+    second.push(label("  base "));
+    second.push(Span::raw(base(report)));
     let help = keys::hint(&[Action::ToggleHelp]);
     second.push(Span::styled(format!("   {help} keys"), theme.dim()));
     vec![first, Line::from(second)]
@@ -87,6 +90,16 @@ pub fn libc(report: &Report) -> String {
         (Some(family), Some(v)) => format!("{} {v}", libc_name(family)),
         (Some(family), None) => libc_name(family).to_string(),
         (None, _) => "unknown".to_string(),
+    }
+}
+
+/// The base image's flavour and layers: "slim, layers 0-4".
+pub fn base(report: &Report) -> String {
+    let base = &report.facts.base;
+    match base.layers {
+        Some(1) => format!("{}, layer 0", base.flavour.name()),
+        Some(n) => format!("{}, layers 0-{}", base.flavour.name(), n - 1),
+        None => base.flavour.name().to_string(),
     }
 }
 

@@ -308,3 +308,34 @@ pub fn dpkg_query_sizes(status: &str) -> Result<Vec<(String, u64)>, String> {
         })
         .collect())
 }
+
+/// A merged-/usr Debian root filesystem, as `ADD file:... in /` of a Debian image puts it:
+/// the top-level symlinks, os-release and these packages installed.
+pub fn rootfs_layer(debs: &[Deb]) -> Layer {
+    let refs: Vec<&Deb> = debs.iter().collect();
+    let mut layer = install_layer(
+        "/bin/sh -c #(nop) ADD file:7a4ee1c4b0d6 in / ",
+        &refs,
+        &refs,
+        &[],
+    );
+    let mut top = vec![
+        Entry::dir("usr"),
+        Entry::dir("usr/bin"),
+        Entry::dir("usr/sbin"),
+        Entry::dir("usr/lib"),
+        Entry::dir("usr/lib64"),
+        Entry::symlink("bin", "usr/bin"),
+        Entry::symlink("sbin", "usr/sbin"),
+        Entry::symlink("lib", "usr/lib"),
+        Entry::symlink("lib64", "usr/lib64"),
+        Entry::dir("etc"),
+        Entry::file(
+            "etc/os-release",
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+        ),
+    ];
+    top.append(&mut layer.entries);
+    layer.entries = top;
+    layer
+}

@@ -10,6 +10,7 @@
 //! `#[serde(default)]`, so that reports written by older pydive releases still load as
 //! baselines (`load`).
 
+mod base;
 mod findings;
 mod image;
 mod linkage;
@@ -26,6 +27,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Report;
+pub use base::{JsonBase, JsonBasePython, JsonFlavour, JsonSlim};
 pub use findings::{JsonDiagnostic, JsonFinding, JsonFix, JsonProjection, JsonSeverity};
 pub use image::{JsonCompression, JsonFile, JsonImage, JsonLayer, JsonTotals};
 pub use linkage::{JsonElf, JsonElfType, JsonLibc, JsonLibcFamily};
@@ -58,6 +60,9 @@ pub struct JsonReport {
     /// The OS packages of the image's package database.
     #[serde(default)]
     pub os_packages: JsonOsPackages,
+    /// The base image: its layers and flavour.
+    #[serde(default)]
+    pub base: JsonBase,
     /// Most severe first, then largest.
     pub findings: Vec<JsonFinding>,
     /// Entries that could not be read; the analysis went on without them.
@@ -90,6 +95,7 @@ impl From<&Report> for JsonReport {
                 .collect(),
             python: JsonPython::from(report),
             os_packages: JsonOsPackages::from(&report.facts.os_packages),
+            base: JsonBase::from((report, &facts.base)),
             findings: report
                 .findings
                 .iter()
