@@ -8,10 +8,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::cli::{CiFormat, Command, DiffFormat, ReadConfig, Side};
+use crate::layer::{self, Blob, ContentBudget, Digests, LayerScan, ScanOptions};
+use crate::limits::Limits;
 use crate::report::json::JsonReport;
 use crate::report::{self, Format, Report};
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{self, Counters, Input, ReadOptions, Transport};
+use crate::{analysis, findings, model};
 
 /// The demo image: built by `cargo run --example build_demo` from the fixture builder.
 pub const DEMO_IMAGE: &[u8] = include_bytes!("../assets/demo.tar");
@@ -168,26 +171,55 @@ pub fn load(source: &Transport, read: &ReadConfig) -> Result<Report> {
     load_with_progress(source, read, None)
 }
 
-/// Reads and analyses an image, counting walked layers in `counters` as it goes.
+/// Reads and analyses an image, counting walked layers in `counters` as it goes. The whole
+/// pipeline, in order: the source resolves the image and hands each layer blob to the walk
+/// (with one scheduler for every source), the model stacks the walked layers, the analyses
+/// read the model, the rules read the analyses, and the report holds it all.
 pub fn load_with_progress(
     source: &Transport,
     read: &ReadConfig,
     counters: Option<&Counters>,
 ) -> Result<Report> {
-    let content = crate::layer::ContentBudget::new(&read.limits);
+    let content = ContentBudget::new(&read.limits);
+    let walk = walk_layer(&read.limits, &content);
     let opts = ReadOptions {
         verify: read.verify,
         platform: read.platform.clone(),
-        keep_content: &crate::analysis::wants_content,
         limits: &read.limits,
-        content: &content,
-        inspect_elf: true,
+        walk: &walk,
         fetch: &read.fetch,
         counters,
         layers: None,
     };
-    let image = source::read_image(source, &opts)?;
-    Ok(Report::new(image))
+    let scanned = source::read_image(source, &opts)?;
+    let image = model::Image::build(scanned.meta, scanned.layers);
+    let facts = analysis::analyze(&image);
+    let findings = findings::evaluate(&image, &facts);
+    let projection = findings::projection::project(image.size_bytes(), &findings);
+    Ok(Report {
+        image,
+        facts,
+        findings,
+        projection,
+    })
+}
+
+/// The layer walk every source hands its blobs to: every entry, the contents the analyses
+/// want (within `content`, the image's budget shared by all its layers' walks), every ELF
+/// file's facts, and the digests the source checks.
+pub fn walk_layer<'a>(
+    limits: &Limits,
+    content: &'a ContentBudget,
+) -> impl Fn(Blob<'_>, Digests) -> io::Result<LayerScan> + Sync + 'a {
+    let opts = ScanOptions {
+        hash_blob: false,
+        hash_tar: false,
+        keep_content: &analysis::wants_content,
+        inspect_elf: true,
+        max_tar_header: limits.tar_header,
+        content,
+    };
+    move |blob: Blob<'_>, digests| layer::walk_blob(blob, digests, &opts)
 }
 
 /// `pydive cache [info|clear]`.

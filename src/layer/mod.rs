@@ -136,6 +136,7 @@ impl Default for ContentBudget {
 }
 
 /// Which digests to compute and which contents to keep.
+#[derive(Clone, Copy)]
 pub struct ScanOptions<'a> {
     pub hash_blob: bool,
     pub hash_tar: bool,
@@ -147,6 +148,40 @@ pub struct ScanOptions<'a> {
     pub max_tar_header: u64,
     /// The `file-content` and `content-total` limits.
     pub content: &'a ContentBudget,
+}
+
+/// A layer blob as a source hands it over.
+pub enum Blob<'a> {
+    /// Read once, front to back (a download, a compressed blob, a stream).
+    Stream(&'a mut dyn Read),
+    /// A plain tar in a file or in memory: the walk may seek past file contents.
+    Seekable(blob::Section),
+}
+
+/// Which digests of a blob the source will check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Digests {
+    /// Of the stored blob (a manifest's layer digest).
+    pub blob: bool,
+    /// Of the uncompressed tar (a config's diff_id).
+    pub tar: bool,
+}
+
+/// Walks a blob as a source handed it over, computing the digests asked for (`opts`' own
+/// `hash_blob` and `hash_tar` are replaced by `digests`).
+pub fn walk_blob(blob: Blob, digests: Digests, opts: &ScanOptions) -> io::Result<LayerScan> {
+    let opts = ScanOptions {
+        hash_blob: digests.blob,
+        hash_tar: digests.tar,
+        ..*opts
+    };
+    match blob {
+        Blob::Seekable(section) if digests == Digests::default() && section.is_plain_tar()? => {
+            scan_seekable(section, &opts)
+        }
+        Blob::Seekable(section) => scan(section, &opts),
+        Blob::Stream(reader) => scan(reader, &opts),
+    }
 }
 
 /// Walks a layer blob from a sequential reader, decompressing as needed.

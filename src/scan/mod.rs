@@ -574,33 +574,33 @@ impl Scan<'_> {
         };
         // The content limits count per image, like a single `pydive report`.
         let content = crate::layer::ContentBudget::new(&self.config.limits);
+        let walk = crate::app::walk_layer(&self.config.limits, &content);
         let opts = ReadOptions {
             verify: true,
             platform,
-            keep_content: &crate::analysis::wants_content,
             limits: &self.config.limits,
-            content: &content,
-            inspect_elf: true,
+            walk: &walk,
             fetch: &self.config.fetch,
             counters: None,
             layers: Some(layers),
         };
-        let mut image = source::read_image(&target.read, &opts)?;
-        if image.digests.index.is_none() {
-            image.digests.index = target.index.clone();
+        let scanned = source::read_image(&target.read, &opts)?;
+        let mut meta = scanned.meta;
+        if meta.digests.index.is_none() {
+            meta.digests.index = target.index.clone();
         }
         let key = target
             .manifest
             .clone()
-            .or_else(|| image.digests.manifest.clone())
-            .or_else(|| image.digests.config.clone())
-            .ok_or_else(|| anyhow!("{}: the image has no digest to file it under", target.read))?;
-        let platform = match &image.variant {
-            Some(v) if !v.is_empty() => format!("{}/{}/{v}", image.os, image.architecture),
-            _ => format!("{}/{}", image.os, image.architecture),
+            .or_else(|| meta.digests.manifest.clone())
+            .or_else(|| meta.digests.config.clone())
+            .ok_or_else(|| anyhow!("{}: the meta has no digest to file it under", target.read))?;
+        let platform = match &meta.variant {
+            Some(v) if !v.is_empty() => format!("{}/{}/{v}", meta.os, meta.architecture),
+            _ => format!("{}/{}", meta.os, meta.architecture),
         };
-        let index = image.digests.index.clone();
-        let report = Report::new(image);
+        let index = meta.digests.index.clone();
+        let report = Report::new(crate::model::Image::build(meta, scanned.layers));
         out::write_atomic(&self.out.report_path(&key), |w| {
             json::write(&report, false, w)
         })?;

@@ -14,6 +14,7 @@ mod distribution;
 mod manifest;
 mod progress;
 mod registry;
+mod schedule;
 mod store;
 mod stream;
 
@@ -24,8 +25,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use crate::layer::{self, LayerScan, ScanOptions};
-use crate::model::{Image, ImageMeta, LayerMeta};
+use crate::layer::{Blob, Digests, LayerScan};
+use crate::model::{ImageMeta, LayerMeta};
 
 pub use auth::{Credentials, Password};
 pub use manifest::Platform;
@@ -154,21 +155,29 @@ pub struct ReadOptions<'a> {
     pub verify: bool,
     /// Which image of a multi-platform index to take.
     pub platform: Platform,
-    /// Which regular files' contents the analyses want (path, size).
-    pub keep_content: &'a (dyn Fn(&[u8], u64) -> layer::Keep + Sync),
-    /// What the image may cost: header, content and metadata sizes, waits.
+    /// What the image may cost: header and metadata sizes, waits.
     pub limits: &'a crate::limits::Limits,
-    /// The `file-content` and `content-total` limits, shared by every layer's walk.
-    pub content: &'a layer::ContentBudget,
+    /// The walk every layer blob is handed to, with the digests the source will check.
+    pub walk: &'a Walk<'a>,
     /// How to reach daemons and registries.
     pub fetch: &'a FetchOptions,
-    /// Read every ELF file's facts.
-    pub inspect_elf: bool,
     /// Counters to update as layers are walked, for a progress display of the caller's own
     /// (the explorer's), besides or instead of the bars on standard error.
     pub counters: Option<&'a Counters>,
     /// Layer walks shared with other images read by the same process (`pydive scan`).
     pub layers: Option<&'a dyn LayerCache>,
+}
+
+/// What a source does with each layer blob: the caller's walk (see `app::walk_layer`). Sources
+/// fetch, order and check blobs; what is inside a layer is the walk's business.
+pub type Walk<'a> = dyn Fn(Blob<'_>, Digests) -> std::io::Result<LayerScan> + Sync + 'a;
+
+/// An image as the sources read it: its metadata and every layer's walk, in layer order, with
+/// digests checked when asked. `model::Image::build` stacks them.
+#[derive(Debug)]
+pub struct ImageScan {
+    pub meta: ImageMeta,
+    pub layers: Vec<(LayerMeta, LayerScan)>,
 }
 
 /// Where a process that reads many images (`pydive scan`) keeps layer walks, by blob digest, so
@@ -262,9 +271,9 @@ pub enum PullPolicy {
     Never,
 }
 
-/// Reads an image: resolves its manifest and config, walks every layer, checks digests, and
-/// stacks the layers into the model.
-pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
+/// Reads an image: resolves its manifest and config, hands every layer blob to the walk, and
+/// checks digests.
+pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<ImageScan> {
     let reference = transport.to_string();
     let (resolved, scans) = match transport {
         Transport::DockerArchive {
@@ -343,55 +352,47 @@ pub fn read_image(transport: &Transport, opts: &ReadOptions) -> Result<Image> {
             })
             .collect(),
     };
-    Ok(Image::build(meta, layers))
+    Ok(ImageScan { meta, layers })
 }
 
 /// Stored bytes from which reading a local image shows a progress bar.
 const LARGE_IMAGE: u64 = 256 << 20;
 
-/// Walks (and verifies) the layers of a seekable store, one layer per core at a time, largest
-/// first, so that one big layer does not end up last.
+/// Walks (and verifies) the layers of a seekable store, one per core at a time, largest first.
 fn scan_store(
     store: &store::Store,
     resolved: &manifest::Resolved,
     opts: &ReadOptions,
 ) -> Result<Vec<LayerScan>> {
-    let mut order: Vec<(u64, usize)> = Vec::new();
-    for (i, l) in resolved.layers.iter().enumerate() {
-        let size = store.open(&l.member).with_context(|| l.describe())?.len();
-        order.push((size, i));
-    }
-    order.sort_by_key(|&(size, i)| (std::cmp::Reverse(size), i));
-    if let Some(counters) = opts.counters {
-        counters.layers_total.store(order.len(), Ordering::Relaxed);
+    let mut sizes = Vec::with_capacity(resolved.layers.len());
+    for l in &resolved.layers {
+        sizes.push(Some(
+            store.open(&l.member).with_context(|| l.describe())?.len(),
+        ));
     }
     // A bar only for an image big enough to take a while.
-    let total: u64 = order.iter().map(|&(size, _)| size).sum();
+    let total: u64 = sizes.iter().flatten().sum();
     let progress = progress::Progress::new(opts.fetch.progress && total >= LARGE_IMAGE);
     let bar = progress.bytes("reading layers", Some(total));
 
     let scan_one = |l: &manifest::LayerRef| -> Result<LayerScan> {
-        let scan_opts = ScanOptions {
-            hash_blob: opts.verify && l.expect == manifest::Expect::Blob,
-            hash_tar: opts.verify && l.expect == manifest::Expect::Tar,
-            keep_content: opts.keep_content,
-            inspect_elf: opts.inspect_elf,
-            max_tar_header: opts.limits.tar_header,
-            content: opts.content,
+        let digests = Digests {
+            blob: opts.verify && l.expect == manifest::Expect::Blob,
+            tar: opts.verify && l.expect == manifest::Expect::Tar,
         };
         let blob = store.open(&l.member)?;
         let scan = if opts.verify || !blob.is_plain_tar()? {
             // Counted as it is read, so that one large layer still shows progress.
-            let reader = progress::Counted {
+            let mut reader = progress::Counted {
                 inner: progress::Tallied {
                     inner: blob,
                     counters: opts.counters,
                 },
                 bar: bar.clone(),
             };
-            layer::scan(reader, &scan_opts)?
+            (opts.walk)(Blob::Stream(&mut reader), digests)?
         } else {
-            let scan = layer::scan_seekable(blob, &scan_opts)?;
+            let scan = (opts.walk)(Blob::Seekable(blob), digests)?;
             bar.inc(scan.blob_size);
             if let Some(counters) = opts.counters {
                 counters
@@ -400,39 +401,15 @@ fn scan_store(
             }
             scan
         };
-        if let Some(counters) = opts.counters {
-            counters.layers_done.fetch_add(1, Ordering::Relaxed);
-        }
         Ok(scan)
     };
-    let scan_layer = |l: &manifest::LayerRef| cached_walk(opts, &l.digest, || scan_one(l));
-    let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut results: Vec<(usize, Result<LayerScan>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let layer = &resolved.layers[i];
-                        done.push((i, scan_layer(layer).with_context(|| layer.describe())));
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+    let scans = schedule::largest_first(&sizes, workers, opts.counters, |i| {
+        let layer = &resolved.layers[i];
+        cached_walk(opts, &layer.digest, || scan_one(layer)).with_context(|| layer.describe())
     });
     bar.finish_and_clear();
-    // In layer order, so that the error reported is the lowest layer's.
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, scan)| scan).collect()
+    scans
 }
 
 /// rustls is built with ring only (no aws-lc C build); it must be named the process default

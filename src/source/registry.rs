@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Read, Write};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result, anyhow, bail};
 use oci_client::Reference;
@@ -22,7 +22,7 @@ use super::cache::{BlobCache, Pending};
 use super::distribution::{Connect, Failure, Repository, one_line};
 use super::manifest::{self, LayerRef, MetaFiles, Resolved};
 use super::progress::{Counted, Progress};
-use crate::layer::{self, LayerScan, ScanOptions, blob};
+use crate::layer::{Blob, Digests, LayerScan, blob};
 
 /// Layers downloaded (and walked) at the same time.
 const DOWNLOADS: usize = 3;
@@ -324,76 +324,38 @@ struct Fetch<'a> {
 impl Fetch<'_> {
     /// A few layers at a time, largest first; results in layer order.
     fn all(&self, layers: &[LayerRef]) -> Result<Vec<LayerScan>> {
-        let mut order: Vec<usize> = (0..layers.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.sizes.get(&layers[i].digest).copied()));
+        let sizes: Vec<Option<u64>> = layers
+            .iter()
+            .map(|l| self.sizes.get(&l.digest).copied())
+            .collect();
         let overall = self.progress.count("layers", layers.len() as u64);
         overall.tick();
-        if let Some(counters) = self.opts.counters {
-            counters.layers_total.store(layers.len(), Ordering::Relaxed);
-        }
-        let next = AtomicUsize::new(0);
-        let workers = DOWNLOADS.min(layers.len()).max(1);
-        let mut results: Vec<(usize, Result<LayerScan>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            let layer = &layers[i];
-                            let scan =
-                                super::cached_walk(self.opts, &layer.digest, || self.layer(layer))
-                                    .with_context(|| layer.describe());
-                            overall.inc(1);
-                            if let (Some(counters), Ok(scan)) = (self.opts.counters, &scan) {
-                                counters.layer_done(scan.blob_size);
-                            }
-                            let failed = scan.is_err();
-                            done.push((i, scan));
-                            if failed {
-                                // Stop handing out work; the others finish what they hold.
-                                next.store(order.len(), Ordering::Relaxed);
-                            }
-                        }
-                        done
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+        let scans = super::schedule::largest_first(&sizes, DOWNLOADS, self.opts.counters, |i| {
+            let layer = &layers[i];
+            let scan = super::cached_walk(self.opts, &layer.digest, || self.layer(layer))
+                .with_context(|| layer.describe());
+            overall.inc(1);
+            if let (Some(counters), Ok(scan)) = (self.opts.counters, &scan) {
+                counters
+                    .bytes_done
+                    .fetch_add(scan.blob_size, Ordering::Relaxed);
+            }
+            scan
         });
         overall.finish_and_clear();
-        results.sort_by_key(|(i, _)| *i);
-        let mut scans = Vec::with_capacity(layers.len());
-        for (_, scan) in results {
-            scans.push(scan?);
-        }
-        if scans.len() != layers.len() {
-            bail!("{}: not every layer was read", self.ctx.origin);
-        }
-        Ok(scans)
-    }
-
-    fn scan_options(&self) -> ScanOptions<'_> {
-        // A download is always checked: it is what makes caching it safe.
-        ScanOptions {
-            hash_blob: true,
-            hash_tar: false,
-            keep_content: self.opts.keep_content,
-            inspect_elf: self.opts.inspect_elf,
-            max_tar_header: self.opts.limits.tar_header,
-            content: self.opts.content,
-        }
+        scans
     }
 
     fn layer(&self, layer: &LayerRef) -> Result<LayerScan> {
         if let Some(cache) = self.cache {
             if let Some((file, _)) = cache.get(&layer.digest) {
-                let scan = layer::scan(
-                    BufReader::with_capacity(256 * 1024, file),
-                    &self.scan_options(),
-                );
+                // A download is always checked: it is what makes caching it safe.
+                let mut file = BufReader::with_capacity(256 * 1024, file);
+                let digests = Digests {
+                    blob: true,
+                    tar: false,
+                };
+                let scan = (self.opts.walk)(Blob::Stream(&mut file), digests);
                 match scan {
                     Ok(scan) if scan.blob_digest.as_deref() == Some(layer.digest.as_str()) => {
                         return Ok(scan);
@@ -426,13 +388,7 @@ impl Fetch<'_> {
         // the rest is still hashed, so that a blob that is not what the manifest says is
         // reported as that, its real cause.
         let mut hashed = blob::BackgroundHash::new(&mut tee);
-        let walked = layer::scan(
-            &mut hashed,
-            &ScanOptions {
-                hash_blob: false,
-                ..self.scan_options()
-            },
-        );
+        let walked = (self.opts.walk)(Blob::Stream(&mut hashed), Digests::default());
         let digest = hashed.finish().map(|(_, digest)| digest);
         tee.inner.bar.finish_and_clear();
         let mut scan = match (walked, digest) {

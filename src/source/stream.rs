@@ -18,7 +18,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::ReadOptions;
 use super::manifest::{self, MetaFiles, Resolved};
 use crate::layer::path::{join, normalize, split_last};
-use crate::layer::{self, LayerScan, ScanOptions, tar};
+use crate::layer::{Blob, Digests, LayerScan, tar};
 use crate::limits::{named_bytes, named_duration};
 
 #[derive(Default)]
@@ -165,13 +165,9 @@ pub fn read_stream(
     };
     let bad = |e: io::Error| anyhow!("{origin}: not a readable tar archive: {e}");
     // Which digest a blob must match is only known at the end, so both are computed.
-    let scan_opts = ScanOptions {
-        hash_blob: opts.verify,
-        hash_tar: opts.verify,
-        keep_content: opts.keep_content,
-        inspect_elf: opts.inspect_elf,
-        max_tar_header: opts.limits.tar_header,
-        content: opts.content,
+    let digests = Digests {
+        blob: opts.verify,
+        tar: opts.verify,
     };
     let (max_meta, max_total) = (opts.limits.metadata, opts.limits.metadata_total);
     let mut kept_total = 0u64;
@@ -215,7 +211,7 @@ pub fn read_stream(
                         continue;
                     }
                 }
-                let scan = layer::scan(&mut reader, &scan_opts);
+                let scan = (opts.walk)(Blob::Stream(&mut reader), digests);
                 if let (Some(counters), Ok(scan)) = (opts.counters, &scan) {
                     counters.layer_done(scan.blob_size);
                 }
