@@ -1,12 +1,10 @@
-//! The explorer on an image of 100,000 files, built with the fixture builder: moving the
-//! cursor and drawing cost only the rows on screen, and the keys that re-list the tree
-//! (changing layer or mode, typing a filter, folding, sorting) each stay within a keystroke
-//! interval. The bounds are for optimised builds (`cargo test --release --test tui_large`);
-//! an unoptimised test build gets a looser bound, and every timing is printed.
+//! The explorer on an image of 100,000 files, built with the fixture builder: every key that
+//! moves the cursor or re-lists the tree (changing layer or mode, typing a filter, folding,
+//! sorting) leaves a listing that says what it should, and the filter lists exactly the
+//! matching paths. How long each key takes is measured by the criterion benchmark
+//! (`cargo bench --bench micro -- explorer`), never here: timed tests fail on a loaded machine.
 
 mod common;
-
-use std::time::{Duration, Instant};
 
 use pydive::fixture::{Entry, Image, Layer, Layout};
 use pydive::report::Report;
@@ -49,19 +47,19 @@ fn large_image() -> Image {
     ])
 }
 
-/// Runs one action and draws a frame; returns how long both took.
-fn timed(
-    terminal: &mut Terminal<TestBackend>,
-    report: &Report,
-    state: &mut ViewState,
-    action: Action,
-) -> Duration {
-    let start = Instant::now();
-    update(state, report, action);
+/// Runs one action and draws a frame, which must show the selected row.
+fn step(terminal: &mut Terminal<TestBackend>, report: &Report, state: &mut ViewState, a: Action) {
+    update(state, report, a);
     terminal
         .draw(|f| pydive::tui::draw(report, state, f.area(), f.buffer_mut()))
         .unwrap();
-    start.elapsed()
+    let rows = state.tree.rows.len();
+    assert!(
+        rows == 0 || state.tree.cursor < rows,
+        "the cursor ({}) is past the {rows} rows",
+        state.tree.cursor
+    );
+    assert!(state.tree.offset <= state.tree.cursor || rows == 0);
 }
 
 #[test]
@@ -70,28 +68,14 @@ fn a_100k_file_image_stays_responsive() {
     let report = common::load(w.path.to_str().unwrap());
     assert!(report.image.tree.len() > DIRS * PER_DIR);
 
-    // Optimised: a keystroke interval. Unoptimised test builds run the same code ~10x slower.
-    let (per_frame, per_relist) = if cfg!(debug_assertions) {
-        (Duration::from_millis(100), Duration::from_millis(1500))
-    } else {
-        (Duration::from_millis(16), Duration::from_millis(100))
-    };
-
-    let start = Instant::now();
     let mut state = ViewState::new(&report, 160, 48, false);
-    let first = start.elapsed();
-    println!(
-        "first listing: {first:?} for {} rows",
-        state.tree.rows.len()
-    );
     assert!(state.tree.rows.len() > DIRS * PER_DIR);
-    assert!(first < per_relist, "first listing took {first:?}");
 
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     update(&mut state, &report, Action::Focus(Pane::Files));
 
-    // Moving the cursor: only the rows on screen are drawn.
-    let mut slowest = Duration::ZERO;
+    // Moving the cursor: the listing stays, the cursor moves within it.
+    let listed = state.tree.rows.len();
     for action in [
         Action::Down,
         Action::PageDown,
@@ -100,11 +84,11 @@ fn a_100k_file_image_stays_responsive() {
         Action::Home,
     ] {
         for _ in 0..20 {
-            slowest = slowest.max(timed(&mut terminal, &report, &mut state, action.clone()));
+            step(&mut terminal, &report, &mut state, action.clone());
         }
+        assert_eq!(state.tree.rows.len(), listed);
     }
-    println!("slowest cursor move + frame: {slowest:?}");
-    assert!(slowest < per_frame, "a cursor move took {slowest:?}");
+    assert_eq!(state.tree.cursor, 0, "Home goes back to the first row");
 
     // Keys that re-list the tree.
     let relists: Vec<(&str, Action)> = vec![
@@ -140,9 +124,17 @@ fn a_100k_file_image_stays_responsive() {
         ("previous layer", Action::PrevLayer),
     ];
     for (what, action) in relists {
-        let took = timed(&mut terminal, &report, &mut state, action);
-        println!("{what}: {took:?} ({} rows)", state.tree.rows.len());
-        assert!(took < per_relist, "{what} took {took:?}");
+        step(&mut terminal, &report, &mut state, action);
+        println!("{what}: {} rows", state.tree.rows.len());
+        if what == "min size 100 MB" || what == "filter pkg04" {
+            // No file is that large; 100 directories pkg04xx, their files and their parents.
+            let want = if what == "filter pkg04" {
+                100 * (PER_DIR + 1) + 4
+            } else {
+                0
+            };
+            assert_eq!(state.tree.rows.len(), want, "{what}");
+        }
     }
     assert!(
         state.tree.rows.len() > DIRS * PER_DIR,
