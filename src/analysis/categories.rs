@@ -198,7 +198,23 @@ impl Classifier {
 
     /// The categories of a regular file (or other non-directory) at `path`.
     pub fn classify(&self, path: &[u8]) -> CategorySet {
-        let parts: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+        // The components on the stack: this runs once per file of the image.
+        let mut on_stack: [&[u8]; 64] = [&[]; 64];
+        let mut count = 0;
+        for part in path.split(|&b| b == b'/') {
+            if count == on_stack.len() {
+                break;
+            }
+            on_stack[count] = part;
+            count += 1;
+        }
+        let deeper: Vec<&[u8]>;
+        let parts: &[&[u8]] = if count < on_stack.len() {
+            &on_stack[..count]
+        } else {
+            deeper = path.split(|&b| b == b'/').collect();
+            &deeper
+        };
         let name = parts.last().copied().unwrap_or_default();
         let dirs = &parts[..parts.len().saturating_sub(1)];
         let mut set = CategorySet::default();

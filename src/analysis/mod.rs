@@ -144,23 +144,27 @@ fn categorize(
         ..CategoryFacts::default()
     };
     let tree = &image.tree;
+    let mut path = Vec::new();
     for id in tree.ids() {
         let node = tree.node(id);
-        let provided: Vec<_> = node
-            .changes
-            .iter()
-            .filter_map(|c| image.entry(c).map(|e| (c, e)))
-            .filter(|(_, e)| {
-                !matches!(
-                    e.kind,
-                    EntryKind::Dir | EntryKind::Whiteout | EntryKind::Opaque
-                )
-            })
-            .collect();
-        if provided.is_empty() {
+        // The layers that provide this node as a file, not as a directory or removal.
+        let provided = || {
+            node.changes
+                .iter()
+                .filter_map(|c| image.entry(c).map(|e| (c, e)))
+                .filter(|(_, e)| {
+                    !matches!(
+                        e.kind,
+                        EntryKind::Dir | EntryKind::Whiteout | EntryKind::Opaque
+                    )
+                })
+        };
+        if provided().next().is_none() {
             continue;
         }
-        let mut set = classifier.classify(&tree.path(id));
+        // One path buffer for every node: no allocation per file.
+        tree.path_into(id, &mut path);
+        let mut set = classifier.classify(&path);
         // The package database knows the toolchain's files wherever they are (binutils'
         // translations, gprofng, linker scripts); the path rules cover images without one.
         if os_packages.is_toolchain_file(id) {
@@ -170,7 +174,7 @@ fn categorize(
             continue;
         }
         facts.by_node[id as usize] = set;
-        for (change, entry) in &provided {
+        for (change, entry) in provided() {
             for c in set.iter() {
                 facts.added_by_layer[change.layer as usize]
                     .entry(c)

@@ -85,6 +85,8 @@ pub struct BackgroundHash<R> {
     chunk: Arc<Vec<u8>>,
     pos: usize,
     count: u64,
+    /// Chunks handed to the hasher, oldest first, to be reused once it is done with them.
+    spare: std::collections::VecDeque<Arc<Vec<u8>>>,
     /// `None` once the input is exhausted and the hasher told so.
     to_hasher: Option<std::sync::mpsc::SyncSender<Arc<Vec<u8>>>>,
     hasher: Option<std::thread::JoinHandle<Sha256>>,
@@ -93,6 +95,9 @@ pub struct BackgroundHash<R> {
 /// Chunks below glibc's mmap threshold are reused by malloc instead of mapped each time.
 const CHUNK: usize = 64 * 1024;
 
+/// Chunks waiting for the hasher at most.
+const QUEUE: usize = 32;
+
 impl<R: Read> BackgroundHash<R> {
     /// Bytes read from the input so far.
     pub fn count(&self) -> u64 {
@@ -100,7 +105,7 @@ impl<R: Read> BackgroundHash<R> {
     }
 
     pub fn new(inner: R) -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(32);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(QUEUE);
         let hasher = std::thread::spawn(move || {
             let mut h = Sha256::new();
             for chunk in rx {
@@ -111,6 +116,7 @@ impl<R: Read> BackgroundHash<R> {
         BackgroundHash {
             inner,
             chunk: Arc::new(Vec::new()),
+            spare: std::collections::VecDeque::new(),
             pos: 0,
             count: 0,
             to_hasher: Some(tx),
@@ -135,7 +141,26 @@ impl<R: Read> BufRead for BackgroundHash<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos == self.chunk.len() {
             if let Some(tx) = &self.to_hasher {
-                let mut chunk = vec![0u8; CHUNK];
+                // A chunk the hasher has finished with is filled again rather than a new one
+                // allocated and zeroed: the queue holds at most QUEUE of them.
+                let done = std::mem::take(&mut self.chunk);
+                self.pos = 0;
+                if !done.is_empty() {
+                    self.spare.push_back(done);
+                }
+                let mut chunk = match self.spare.front_mut().and_then(Arc::get_mut) {
+                    Some(_) => {
+                        let mut reused = self.spare.pop_front().expect("a front element");
+                        std::mem::take(Arc::get_mut(&mut reused).expect("no other owner"))
+                    }
+                    None => {
+                        if self.spare.len() > QUEUE + 1 {
+                            self.spare.pop_front();
+                        }
+                        Vec::new()
+                    }
+                };
+                chunk.resize(CHUNK, 0);
                 let mut filled = 0;
                 while filled < CHUNK {
                     match self.inner.read(&mut chunk[filled..]) {

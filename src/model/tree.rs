@@ -140,15 +140,35 @@ impl Tree {
 
     /// The node's path relative to `/`.
     pub fn path(&self, id: NodeId) -> Vec<u8> {
-        let mut parts = Vec::new();
+        let mut path = Vec::new();
+        self.path_into(id, &mut path);
+        path
+    }
+
+    /// Writes the node's path relative to `/` into `buf` (replacing what it held), without
+    /// allocating once `buf` is large enough: for loops over every node.
+    pub fn path_into(&self, id: NodeId, buf: &mut Vec<u8>) {
+        let mut len = 0;
         let mut at = id;
         while at != Self::ROOT {
             let node = self.node(at);
-            parts.push(&*node.name);
+            len += node.name.len() + usize::from(node.parent != Self::ROOT);
             at = node.parent;
         }
-        parts.reverse();
-        parts.join(&b'/')
+        buf.clear();
+        buf.resize(len, 0);
+        let mut end = len;
+        let mut at = id;
+        while at != Self::ROOT {
+            let node = self.node(at);
+            buf[end - node.name.len()..end].copy_from_slice(&node.name);
+            end -= node.name.len();
+            if node.parent != Self::ROOT {
+                end -= 1;
+                buf[end] = b'/';
+            }
+            at = node.parent;
+        }
     }
 
     /// Finds a node by its normalized path.

@@ -312,8 +312,7 @@ impl TreeView {
         };
         push_children(&mut stack, children(Tree::ROOT), 0, 0);
         while let Some((node, depth, guides, last)) = stack.pop() {
-            let kids = children(node);
-            let has_children = !kids.is_empty();
+            let has_children = tree.node(node).children.values().any(|&c| keep[c as usize]);
             rows.push(Row {
                 node,
                 depth,
@@ -326,7 +325,18 @@ impl TreeView {
                 if !last && depth < 64 {
                     child_guides |= 1 << depth;
                 }
-                push_children(&mut stack, kids, depth.saturating_add(1), child_guides);
+                let depth = depth.saturating_add(1);
+                if self.sort == Sort::Name {
+                    // Name order is the tree's own: pushed straight from it, last first, with
+                    // no list of children made per row (this runs for every listed node).
+                    let kept = tree.node(node).children.values().rev();
+                    let kept = kept.filter(|&&c| keep[c as usize]);
+                    for (i, &c) in kept.enumerate() {
+                        stack.push((c, depth, child_guides, i == 0));
+                    }
+                } else {
+                    push_children(&mut stack, children(node), depth, child_guides);
+                }
             }
         }
         rows
