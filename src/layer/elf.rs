@@ -7,7 +7,13 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use goblin::elf::{Elf, program_header, section_header};
+use goblin::elf::{Elf, program_header, section_header, sym};
+
+/// `vd_flags` of the version definition that names the file itself.
+const VER_FLG_BASE: u16 = 1;
+/// Dynamic tags of packed relative relocations (not in goblin's list).
+const DT_RELRSZ: u64 = 35;
+const DT_RELR: u64 = 36;
 
 /// ELF files up to this size are captured whole.
 pub const WHOLE: u64 = 16 << 20;
@@ -44,6 +50,154 @@ pub struct ElfInfo {
     pub stripped: bool,
     /// Bytes of `.debug_*`, `.symtab` and `.strtab`: what `strip` would save.
     pub debug_bytes: u64,
+    /// The dynamic symbols this file needs from the objects the loader loads: the undefined,
+    /// non-weak ones (a weak one may stay unresolved), each with the version it asks for
+    /// (`GLIBC_2.2.5`; the library that version comes from is in `needs`).
+    pub imports: Imports,
+    /// The dynamic symbols this file defines for others (functions, data, weak ones too),
+    /// each with its version: what an import of another file can bind to.
+    pub exports: Exports,
+    /// Uses packed relative relocations (DT_RELR, from `-z pack-relative-relocs`), which
+    /// loaders older than glibc 2.36 and musl 1.2.4 do not apply: a DT_RELR or DT_RELRSZ entry
+    /// in the dynamic section, or a `GLIBC_ABI_DT_RELR` version need.
+    pub uses_relr: bool,
+}
+
+/// A file's undefined dynamic symbols, sorted by name then version, without duplicates; the
+/// names are kept back to back in one string, as there may be tens of thousands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Imports {
+    /// The names, back to back.
+    text: String,
+    /// Per symbol: where its name ends in `text`, and 1 + its index in `versions` (0: none).
+    ends: Vec<(u32, u16)>,
+    /// The version names the symbols ask for.
+    versions: Vec<String>,
+}
+
+impl Imports {
+    /// Collects (name, version) pairs.
+    pub fn new<'a>(symbols: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Imports {
+        let mut symbols: Vec<(&str, Option<&str>)> = symbols.into_iter().collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        let mut out = Imports::default();
+        for (name, version) in symbols {
+            let index = version.map_or(0, |v| 1 + version_index(&mut out.versions, v));
+            out.text.push_str(name);
+            // A file whose names pass 4 GiB is over every size limit long before.
+            out.ends.push((out.text.len() as u32, index));
+        }
+        out
+    }
+
+    /// Each undefined symbol with the version it asks for, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(end, _)| end as usize));
+        starts.zip(&self.ends).map(|(start, &(end, version))| {
+            let name = &self.text[start..end as usize];
+            let version = version
+                .checked_sub(1)
+                .map(|i| self.versions[i as usize].as_str());
+            (name, version)
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// A file's defined dynamic symbols, kept small: a 64-bit hash of each name (sorted), not the
+/// name, as a large C++ library exports a hundred thousand symbols and only lookups by name
+/// are needed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exports {
+    /// xxh3-64 of each name, sorted.
+    hashes: Vec<u64>,
+    /// Per symbol, beside `hashes`: 1 + its index in `versions` (0: unversioned or the file's
+    /// base version), with [`Exports::HIDDEN`] set for a non-default version (`name@VER`, not
+    /// `name@@VER`), which only a reference asking for that version binds to.
+    versions_of: Vec<u16>,
+    /// The version names the symbols are defined with.
+    versions: Vec<String>,
+}
+
+/// A defined symbol's version, as [`Exports::lookup`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportVersion<'a> {
+    /// `None` for an unversioned symbol or one of the file's base version.
+    pub version: Option<&'a str>,
+    /// A non-default version (`name@VER`): only a reference to that version binds to it.
+    pub hidden: bool,
+}
+
+impl Exports {
+    const HIDDEN: u16 = 0x8000;
+
+    /// Collects (name, version, hidden) triples.
+    pub fn new<'a>(symbols: impl IntoIterator<Item = (&'a str, Option<&'a str>, bool)>) -> Exports {
+        let mut versions = Vec::new();
+        let mut entries: Vec<(u64, u16)> = symbols
+            .into_iter()
+            .map(|(name, version, hidden)| {
+                let index = version.map_or(0, |v| 1 + version_index(&mut versions, v));
+                let hidden = if hidden { Exports::HIDDEN } else { 0 };
+                (xxhash_rust::xxh3::xxh3_64(name.as_bytes()), index | hidden)
+            })
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
+        Exports {
+            hashes: entries.iter().map(|e| e.0).collect(),
+            versions_of: entries.iter().map(|e| e.1).collect(),
+            versions,
+        }
+    }
+
+    /// The versions this file defines a symbol with, if it defines it at all.
+    pub fn lookup(&self, name: &str) -> impl Iterator<Item = ExportVersion<'_>> {
+        let hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+        let from = self.hashes.partition_point(|&h| h < hash);
+        let to = self.hashes.partition_point(|&h| h <= hash);
+        self.versions_of[from..to].iter().map(|&v| ExportVersion {
+            version: (v & !Exports::HIDDEN)
+                .checked_sub(1)
+                .map(|i| self.versions[i as usize].as_str()),
+            hidden: v & Exports::HIDDEN != 0,
+        })
+    }
+
+    /// Whether this file defines a symbol of that name, in any version.
+    pub fn contains(&self, name: &str) -> bool {
+        self.lookup(name).next().is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+}
+
+/// The index of a version name in a small list, added when new. A file defines or needs at
+/// most a few hundred versions; past 0x7ffe the rest share the last slot's index (they are
+/// never that many in a real file, and the index must stay below `Exports::HIDDEN`).
+fn version_index(versions: &mut Vec<String>, version: &str) -> u16 {
+    if let Some(i) = versions.iter().position(|v| v == version) {
+        return i as u16;
+    }
+    if versions.len() >= 0x7ffe {
+        return 0x7ffd;
+    }
+    versions.push(version.to_string());
+    (versions.len() - 1) as u16
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -140,16 +294,53 @@ pub fn parse(bytes: &[u8]) -> Result<ElfInfo, String> {
     }
 
     let mut defines = Vec::new();
+    // Version index (vd_ndx) -> name, for the versions of defined symbols; the base version
+    // (the file's own name) is left out: a symbol of it is unversioned to a reference.
+    let mut defined_at: BTreeMap<u16, String> = BTreeMap::new();
     if let Some(verdef) = &elf.verdef {
         for def in verdef.iter() {
             // The first auxiliary entry names the version; the rest name its parents.
             if let Some(aux) = def.iter().next() {
                 if let Some(name) = name_of(aux.vda_name) {
+                    if def.vd_flags & VER_FLG_BASE == 0 {
+                        defined_at.insert(def.vd_ndx, name.clone());
+                    }
                     defines.push(name);
                 }
             }
         }
     }
+
+    let mut imports = Vec::new();
+    let mut exports = Vec::new();
+    for (i, sym) in elf.dynsyms.iter().enumerate() {
+        let Some(name) = dynstr.get_at(sym.st_name).filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        let versym = elf.versym.as_ref().and_then(|v| v.get_at(i));
+        let index = versym.as_ref().map_or(0, |v| v.version());
+        if sym.st_shndx == section_header::SHN_UNDEF as usize {
+            if sym.st_bind() == sym::STB_WEAK {
+                continue;
+            }
+            let version = by_index.get(&index).map(|(_, v)| v.as_str());
+            imports.push((name, version));
+        } else if sym.st_bind() != sym::STB_LOCAL {
+            let version = defined_at.get(&index).map(String::as_str);
+            exports.push((
+                name,
+                version,
+                versym.as_ref().is_some_and(|v| v.is_hidden()),
+            ));
+        }
+    }
+    let uses_relr = elf.dynamic.as_ref().is_some_and(|d| {
+        d.dyns
+            .iter()
+            .any(|d| matches!(d.d_tag, DT_RELR | DT_RELRSZ))
+    }) || needs
+        .iter()
+        .any(|n| n.versions.contains_key("GLIBC_ABI_DT_RELR"));
 
     let mut debug_bytes = 0u64;
     let mut stripped = true;
@@ -181,6 +372,9 @@ pub fn parse(bytes: &[u8]) -> Result<ElfInfo, String> {
         defines,
         stripped,
         debug_bytes,
+        imports: Imports::new(imports),
+        exports: Exports::new(exports),
+        uses_relr,
     })
 }
 
@@ -299,5 +493,189 @@ impl Capture {
     /// Parses what was captured.
     pub fn parse(self) -> Result<ElfInfo, String> {
         parse(&self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// A library with versioned exports (a default `f@@VERS_2`, a hidden `f@VERS_1`), a
+    /// glibc-only import (`__isnan`) and a weak one.
+    const VERSIONED: &str = r#"
+extern int __isnan(double);
+double f_old(double x) { return x; }
+double f_new(double x) { return x + 1; }
+__asm__(".symver f_old,f@VERS_1");
+__asm__(".symver f_new,f@@VERS_2");
+int g(double x) { return __isnan(x); }
+extern int weak_one(void) __attribute__((weak));
+int h(void) { return weak_one ? weak_one() : 0; }
+int data_item = 3;
+"#;
+    const VERSION_SCRIPT: &str =
+        "VERS_1 { global: g; h; data_item; f; local: *; };\nVERS_2 { } VERS_1;\n";
+
+    /// Compiles C source with `cc` and the arguments into a file in `dir`.
+    fn cc(dir: &std::path::Path, source: &str, args: &[&str]) -> std::path::PathBuf {
+        let src = dir.join("src.c");
+        std::fs::write(&src, source).unwrap();
+        std::fs::write(dir.join("v.map"), VERSION_SCRIPT).unwrap();
+        let out = dir.join("out.so");
+        let status = Command::new("cc")
+            .arg("-o")
+            .arg(&out)
+            .arg(&src)
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("cc");
+        assert!(status.success());
+        out
+    }
+
+    fn readelf(args: &[&str], file: &std::path::Path) -> String {
+        let out = Command::new("readelf")
+            .args(args)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// One row of `readelf --dyn-syms -W`: (bind, section index, name, version, hidden).
+    type Row = (String, String, String, Option<String>, bool);
+
+    fn dyn_syms(file: &std::path::Path) -> Vec<Row> {
+        readelf(&["--dyn-syms", "-W"], file)
+            .lines()
+            .filter_map(|line| {
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                // Num: Value Size Type Bind Vis Ndx Name [(N)]
+                let numbered = cols.first()?.trim_end_matches(':').parse::<u32>().is_ok();
+                if cols.len() < 8 || !numbered {
+                    return None;
+                }
+                let (bind, ndx, full) = (cols[4], cols[6], cols[7]);
+                let (name, version, hidden) = match full.split_once("@@") {
+                    Some((n, v)) => (n, Some(v), false),
+                    None => match full.split_once('@') {
+                        Some((n, v)) => (n, Some(v), ndx != "UND"),
+                        None => (full, None, false),
+                    },
+                };
+                let row: Row = (
+                    bind.into(),
+                    ndx.into(),
+                    name.into(),
+                    version.map(str::to_string),
+                    hidden,
+                );
+                Some(row)
+            })
+            .filter(|r| !r.2.is_empty())
+            .collect()
+    }
+
+    /// What `readelf` says the file imports and exports, beside what `parse` read.
+    fn check_symbols_against_readelf(file: &std::path::Path) -> ElfInfo {
+        let info = parse(&std::fs::read(file).unwrap()).unwrap();
+        let rows = dyn_syms(file);
+        let mut want_imports: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .filter(|r| r.1 == "UND" && r.0 != "WEAK")
+            .map(|r| (r.2.as_str(), r.3.as_deref()))
+            .collect();
+        want_imports.sort();
+        want_imports.dedup();
+        let imports: Vec<_> = info.imports.iter().collect();
+        assert_eq!(imports, want_imports);
+        let defined: Vec<&Row> = rows.iter().filter(|r| r.1 != "UND").collect();
+        let base = info.soname.clone();
+        for (_, _, name, version, hidden) in &defined {
+            // readelf names the base version (the file's own name) too; it is "no version".
+            let version = version.as_deref().filter(|v| Some(*v) != base.as_deref());
+            // A version's own symbol (`VERS_1`, absolute) readelf shows without its version.
+            let version = match version {
+                None if info.defines.contains(name) => Some(name.as_str()),
+                v => v,
+            };
+            let found: Vec<ExportVersion> = info.exports.lookup(name).collect();
+            assert!(
+                found.contains(&ExportVersion {
+                    version,
+                    hidden: *hidden
+                }),
+                "{name}: {found:?}"
+            );
+        }
+        assert_eq!(info.exports.len(), defined.len());
+        info
+    }
+
+    #[test]
+    fn imports_and_exports_are_readelfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = cc(
+            dir.path(),
+            VERSIONED,
+            &["-shared", "-fPIC", "-Wl,--version-script=v.map"],
+        );
+        let info = check_symbols_against_readelf(&file);
+        // The glibc-only symbol, with its version; the weak one is not needed.
+        let imports: Vec<_> = info.imports.iter().collect();
+        assert!(imports.contains(&("__isnan", Some("GLIBC_2.2.5"))));
+        assert!(!imports.iter().any(|(n, _)| *n == "weak_one"));
+        let f: Vec<_> = info.exports.lookup("f").collect();
+        assert_eq!(f.len(), 2);
+        assert!(f.contains(&ExportVersion {
+            version: Some("VERS_1"),
+            hidden: true
+        }));
+        assert!(f.contains(&ExportVersion {
+            version: Some("VERS_2"),
+            hidden: false
+        }));
+        assert!(info.exports.contains("data_item"));
+        assert!(!info.exports.contains("f_old"));
+        assert!(!info.uses_relr);
+    }
+
+    #[test]
+    fn the_machines_libc_exports_are_readelfs() {
+        let libc = std::fs::canonicalize("/lib/x86_64-linux-gnu/libc.so.6")
+            .or_else(|_| std::fs::canonicalize("/lib64/libc.so.6"))
+            .or_else(|_| std::fs::canonicalize("/lib/aarch64-linux-gnu/libc.so.6"))
+            .unwrap();
+        let info = check_symbols_against_readelf(&libc);
+        assert!(info.exports.contains("__isnan"));
+        assert!(info.exports.len() > 1000);
+    }
+
+    #[test]
+    fn packed_relative_relocations_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let packed = [
+            "-shared",
+            "-fPIC",
+            "-Wl,--version-script=v.map",
+            "-Wl,-z,pack-relative-relocs",
+        ];
+        let file = cc(dir.path(), VERSIONED, &packed);
+        let dynamic = readelf(&["-d", "-V"], &file);
+        assert!(dynamic.contains("(RELR)"));
+        let info = check_symbols_against_readelf(&file);
+        assert!(info.uses_relr);
+        // glibc's linker marks it with a version need as well.
+        if dynamic.contains("GLIBC_ABI_DT_RELR") {
+            let libc = info
+                .needs
+                .iter()
+                .find(|n| n.library == "libc.so.6")
+                .unwrap();
+            assert!(libc.versions.contains_key("GLIBC_ABI_DT_RELR"));
+        }
     }
 }
