@@ -90,6 +90,13 @@ fn report_and_audit_formats() {
                 &["audit", new, "--fail-on", "never", "--format", "markdown"],
             ),
         ),
+        (
+            "audit_sarif",
+            run(
+                &i,
+                &["audit", new, "--fail-on", "never", "--format", "sarif"],
+            ),
+        ),
     ]);
 }
 
