@@ -264,3 +264,81 @@ fn overlapping_findings_are_reclaimable_once() {
         .unwrap();
     assert_eq!(app["reclaimable_bytes"].as_u64().unwrap(), reclaimable);
 }
+
+/// packages.jsonl holds Python distributions and OS packages, told apart by `ecosystem`.
+#[test]
+fn packages_are_python_distributions_and_os_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("demo");
+    pydive::demo::image().write_oci_dir(&layout).unwrap();
+    let list = dir.path().join("images.txt");
+    std::fs::write(&list, format!("oci:{}\n", layout.display())).unwrap();
+    let out = dir.path().join("out");
+    let merged = dir.path().join("merged");
+    for args in [
+        vec![
+            "scan",
+            "--quiet",
+            "-o",
+            out.to_str().unwrap(),
+            list.to_str().unwrap(),
+        ],
+        vec![
+            "scan",
+            "merge",
+            out.to_str().unwrap(),
+            "-o",
+            merged.to_str().unwrap(),
+        ],
+    ] {
+        let result = pydive().args(&args).output().unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    let packages = lines(&merged.join("packages.jsonl"));
+    let find = |ecosystem: &str, name: &str| {
+        packages
+            .iter()
+            .find(|p| p["ecosystem"] == ecosystem && p["name"] == name)
+            .unwrap_or_else(|| panic!("no {ecosystem} {name} in {packages:#?}"))
+    };
+    let numpy = find("python", "numpy");
+    assert_eq!(numpy["version"], "1.26.4");
+    let gcc = find("dpkg", "gcc-12");
+    assert_eq!(gcc["version"], "12.2.0-14");
+    assert_eq!(gcc["installer"], "dpkg");
+    // Installed by the app's build-essential step, whose layer digest it names.
+    let layers = lines(&merged.join("layers.jsonl"));
+    let step = layers
+        .iter()
+        .find(|l| l["digest"] == gcc["layer_digest"])
+        .unwrap();
+    assert!(
+        step["created_by"]
+            .as_str()
+            .unwrap()
+            .contains("apt-get install -y build-essential"),
+        "{step}"
+    );
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(
+            out.join(
+                lines(&merged.join("platforms.jsonl"))[0]["report"]
+                    .as_str()
+                    .unwrap(),
+            ),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let os = report["os_packages"]["packages"].as_array().unwrap().len();
+    let python = report["python"]["distributions"].as_array().unwrap().len();
+    assert_eq!(packages.len(), os + python);
+    assert_eq!(
+        packages.iter().filter(|p| p["ecosystem"] == "dpkg").count(),
+        os
+    );
+}

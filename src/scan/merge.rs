@@ -141,6 +141,7 @@ struct PackageRow<'a> {
     run_id: &'a str,
     manifest_digest: &'a str,
     platform: &'a str,
+    /// `python` for a distribution; `dpkg` or `apk` for an OS package.
     ecosystem: &'static str,
     name: &'a str,
     version: &'a str,
@@ -396,6 +397,28 @@ pub fn run(dirs: &[PathBuf], merged: &Path) -> Result<Merged> {
                 layer,
                 layer_digest: layer.and_then(|i| layer_digest(&l.report, i)),
                 installer: d["installer"].as_str(),
+            })?);
+        }
+        // OS packages, when the report read a package database it names.
+        let os = &l.report["os_packages"];
+        let ecosystem = match os["manager"].as_str() {
+            Some("dpkg") => "dpkg",
+            Some("apk") => "apk",
+            _ => continue,
+        };
+        for p in os["packages"].as_array().into_iter().flatten() {
+            let layer = p["layer"].as_u64();
+            package_rows.push(serde_json::to_vec(&PackageRow {
+                run_id: &l.run_id,
+                manifest_digest: &l.digest,
+                platform,
+                ecosystem,
+                name: p["name"].as_str().unwrap_or_default(),
+                version: p["version"].as_str().unwrap_or_default(),
+                size_bytes: p["bytes"].as_u64().unwrap_or(0),
+                layer,
+                layer_digest: layer.and_then(|i| layer_digest(&l.report, i)),
+                installer: Some(ecosystem),
             })?);
         }
     }
