@@ -225,6 +225,11 @@ fn a_clean_image_has_no_findings() {
                     "usr/share/python-wheels/pip-23.0.1-py3-none-any.whl",
                     vec![1; 2000],
                 ),
+                // The official images' Python keeps ensurepip's own (venv needs it).
+                Entry::file(
+                    "usr/local/lib/python3.12/ensurepip/_bundled/pip-24.0-py3-none-any.whl",
+                    vec![2; 2_000_000],
+                ),
                 Entry::file("usr/include/small.h", vec![1; 100]),
                 Entry::file("usr/bin/make", vec![1; 200_000]),
                 Entry::file(
