@@ -6,13 +6,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use goblin::elf::header;
-
-use super::categories::triplet;
 use super::resolve::{glob_match, join, resolve};
 use crate::layer::elf::ElfInfo;
 use crate::layer::path::{normalize, split_last};
-use crate::model::{Image, NodeId};
+use crate::model::{ARCHES, Arch, Image, NodeId};
 
 /// Which C library an ELF file is built against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -121,45 +118,10 @@ impl Linkage {
     }
 }
 
-/// The `e_machine` an image architecture runs.
-pub fn machine_for(architecture: &str) -> Option<u16> {
-    Some(match architecture {
-        "amd64" => header::EM_X86_64,
-        "arm64" => header::EM_AARCH64,
-        "386" => header::EM_386,
-        "arm" => header::EM_ARM,
-        "ppc64le" => header::EM_PPC64,
-        "s390x" => header::EM_S390,
-        "riscv64" => header::EM_RISCV,
-        "mips64le" => header::EM_MIPS,
-        "loong64" => 258,
-        _ => return None,
-    })
-}
-
-/// A readable name for an `e_machine`.
-pub fn machine_name(machine: u16) -> String {
-    match machine {
-        header::EM_X86_64 => "x86-64".into(),
-        header::EM_AARCH64 => "aarch64".into(),
-        header::EM_386 => "i386".into(),
-        header::EM_ARM => "arm".into(),
-        header::EM_PPC64 => "ppc64".into(),
-        header::EM_S390 => "s390x".into(),
-        header::EM_RISCV => "riscv".into(),
-        other => format!("machine {other}"),
-    }
-}
-
-/// musl's name for an architecture, in `ld-musl-<arch>.so.1`.
-fn musl_arch(architecture: &str) -> &str {
-    match architecture {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
-        "386" => "i386",
-        "arm" => "armhf",
-        other => other,
-    }
+/// The image's architecture; an image of one pydive does not know is searched like amd64's
+/// (its loader names and triplet are the likeliest).
+fn arch_of(image: &Image) -> &'static Arch {
+    image.arch().unwrap_or(&ARCHES[0])
 }
 
 /// The files whose contents the linkage analysis reads (their path is relative to `/`).
@@ -240,7 +202,8 @@ fn image_libc(image: &Image) -> ImageLibc {
             .find_map(|l| l.strip_prefix("PRETTY_NAME="))
             .map(|v| v.trim_matches('"').to_string())
     });
-    let trip = triplet(&image.architecture, image.variant.as_deref()).unwrap_or("x86_64-linux-gnu");
+    let arch = arch_of(image);
+    let trip = arch.triplet;
     let glibc_dirs = [
         format!("lib/{trip}"),
         format!("usr/lib/{trip}"),
@@ -267,7 +230,7 @@ fn image_libc(image: &Image) -> ImageLibc {
         }
     }
     if libc.family.is_none() {
-        let loader = format!("lib/ld-musl-{}.so.1", musl_arch(&image.architecture));
+        let loader = arch.musl_loader();
         if let Some(node) = resolve(image, loader.as_bytes()) {
             libc.family = Some(LibcFamily::Musl);
             libc.path = Some(loader.into_bytes());
@@ -293,9 +256,10 @@ fn musl_version(bytes: &[u8]) -> Option<Version> {
 
 /// The directories the loader searches after RPATH, LD_LIBRARY_PATH and RUNPATH.
 fn system_dirs(image: &Image, libc: &ImageLibc) -> Vec<String> {
-    let trip = triplet(&image.architecture, image.variant.as_deref()).unwrap_or("x86_64-linux-gnu");
+    let arch = arch_of(image);
+    let trip = arch.triplet;
     if libc.family == Some(LibcFamily::Musl) {
-        let file = format!("etc/ld-musl-{}.path", musl_arch(&image.architecture));
+        let file = format!("etc/ld-musl-{}.path", arch.musl);
         if let Some(t) = text(image, file.as_bytes()) {
             return t
                 .split(|c: char| c == ':' || c.is_whitespace())
@@ -424,8 +388,8 @@ fn floor(info: &ElfInfo, prefix: &str) -> Option<Floor> {
 pub fn compute(image: &Image) -> Linkage {
     let libc = image_libc(image);
     // musl's loader, wherever the image has one (a glibc image may have musl installed too).
-    let musl_loader_path =
-        format!("lib/ld-musl-{}.so.1", musl_arch(&image.architecture)).into_bytes();
+    let arch = arch_of(image);
+    let musl_loader_path = arch.musl_loader().into_bytes();
     let musl_loader = resolve(image, &musl_loader_path)
         .is_some()
         .then_some(musl_loader_path);
@@ -439,13 +403,8 @@ pub fn compute(image: &Image) -> Linkage {
                 .collect()
         })
         .unwrap_or_default();
-    let platform = match image.architecture.as_str() {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
-        "386" => "i686",
-        other => other,
-    };
-    let trip = triplet(&image.architecture, image.variant.as_deref());
+    let platform = arch.platform;
+    let trip = Some(arch.triplet);
 
     let mut elves = Vec::new();
     for id in image.tree.ids() {

@@ -8,7 +8,7 @@ pub const RULE: Rule = Rule {
     id: "glibc-in-musl-image",
     severity: Severity::Error,
     summary: "a glibc-built library or program in a musl image",
-    why: "A manylinux wheel on Alpine fails with `Error loading shared library ld-linux-x86-64.so.2` or missing `GLIBC_` symbols; gcompat covers only part of glibc.",
+    why: "A manylinux wheel on Alpine fails with `Error loading shared library ld-linux-x86-64.so.2` on x86-64 or `Error relocating ...: symbol not found`; gcompat covers only part of glibc.",
     fix: "Install the package's musllinux wheel (pip picks it on Alpine when one exists), build it from source on Alpine, or use a Debian-based Python image.",
     check,
 };
@@ -26,7 +26,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
                 .iter()
                 .flat_map(|e| e.unresolved())
                 .next()
-                .unwrap_or("ld-linux-x86-64.so.2");
+                .map_or_else(|| ctx.arch().glibc_loader.to_string(), str::to_string);
             format!(
                 "{} built against glibc in an image whose C library is {}: loading fails with `Error loading shared library {missing}`",
                 plural(elves.len(), "file", "files"),

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::linkage::{ElfFacts, ImageLibc, LibcFamily, Resolution, machine_name};
+use crate::analysis::linkage::{ElfFacts, ImageLibc, LibcFamily, Resolution};
 use crate::layer::path::absolute;
+use crate::model::machine_name;
 use crate::report::Report;
 
 /// Which C library an ELF file (or the image) is built against.
