@@ -1,15 +1,15 @@
 //! Linkage: will the compiled code load? The image's own C library (family and version), and
 //! for every ELF file in the final filesystem its libc family, the newest glibc, libstdc++ and
-//! C++ ABI versions it needs, and how the loader would resolve each library it needs inside
-//! the image (RPATH, RUNPATH with `$ORIGIN`, `LD_LIBRARY_PATH` from the image config,
-//! `ld.so.conf`, musl's path file, the default directories).
+//! C++ ABI versions it needs, and how the image's loader (`loader.rs`) would resolve each
+//! library it needs.
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::resolve::{glob_match, join, resolve};
+use super::loader::{Loader, elf_at, text};
+use super::resolve::{join, resolve};
 use crate::layer::elf::ElfInfo;
-use crate::layer::path::{normalize, split_last};
-use crate::model::{ARCHES, Arch, Image, NodeId};
+use crate::layer::path::split_last;
+use crate::model::{ARCHES, Image, NodeId};
 
 /// Which C library an ELF file is built against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -110,18 +110,14 @@ pub struct Linkage {
     /// Every ELF file, in path order.
     pub elves: Vec<ElfFacts>,
     index: HashMap<NodeId, usize>,
+    /// What the loader emulation could not do in full (a bound of `ld.so.conf` reached).
+    pub notes: Vec<String>,
 }
 
 impl Linkage {
     pub fn by_node(&self, node: NodeId) -> Option<&ElfFacts> {
         self.index.get(&node).map(|&i| &self.elves[i])
     }
-}
-
-/// The image's architecture; an image of one pydive does not know is searched like amd64's
-/// (its loader names and triplet are the likeliest).
-fn arch_of(image: &Image) -> &'static Arch {
-    image.arch().unwrap_or(&ARCHES[0])
 }
 
 /// The files whose contents the linkage analysis reads (their path is relative to `/`).
@@ -138,17 +134,6 @@ pub fn wants_content(path: &[u8], size: u64) -> bool {
         || name.starts_with(b"ld-musl-")
         || name.starts_with(b"libc.musl-")
         || (name == b"libc.so" && path.windows(4).any(|w| w == b"musl"))
-}
-
-/// GPU driver libraries that the NVIDIA container runtime mounts into containers.
-fn injected_at_run_time(name: &str) -> bool {
-    name.starts_with("libcuda.so")
-        || name.starts_with("libnvidia-")
-        || name.starts_with("libnvcuvid.so")
-        || name.starts_with("libGLX_nvidia")
-        || name.starts_with("libEGL_nvidia")
-        || name.starts_with("libGLESv2_nvidia")
-        || name.starts_with("libnvoptix.so")
 }
 
 /// Paths whose ELF files are not meant to run in this image: cross-compiler sysroots, debug
@@ -176,16 +161,6 @@ pub fn is_foreign_place(path: &[u8], own_triplet: Option<&str>) -> bool {
     false
 }
 
-fn text(image: &Image, path: &[u8]) -> Option<String> {
-    let node = resolve(image, path)?;
-    let content = image.file_entry(node)?.content.as_deref()?;
-    Some(String::from_utf8_lossy(content).into_owned())
-}
-
-fn elf_at(image: &Image, node: NodeId) -> Option<&ElfInfo> {
-    image.file_entry(node)?.elf.as_deref()
-}
-
 /// The highest version with a prefix among names (`GLIBC_PRIVATE` does not parse, so it is
 /// ignored).
 fn highest<'a>(names: impl Iterator<Item = &'a String>, prefix: &str) -> Option<Version> {
@@ -202,7 +177,7 @@ fn image_libc(image: &Image) -> ImageLibc {
             .find_map(|l| l.strip_prefix("PRETTY_NAME="))
             .map(|v| v.trim_matches('"').to_string())
     });
-    let arch = arch_of(image);
+    let arch = image.arch().unwrap_or(&ARCHES[0]);
     let trip = arch.triplet;
     let glibc_dirs = [
         format!("lib/{trip}"),
@@ -254,79 +229,6 @@ fn musl_version(bytes: &[u8]) -> Option<Version> {
         .find_map(|s| Version::parse(std::str::from_utf8(s).ok()?))
 }
 
-/// The directories the loader searches after RPATH, LD_LIBRARY_PATH and RUNPATH.
-fn system_dirs(image: &Image, libc: &ImageLibc) -> Vec<String> {
-    let arch = arch_of(image);
-    let trip = arch.triplet;
-    if libc.family == Some(LibcFamily::Musl) {
-        let file = format!("etc/ld-musl-{}.path", arch.musl);
-        if let Some(t) = text(image, file.as_bytes()) {
-            return t
-                .split(|c: char| c == ':' || c.is_whitespace())
-                .filter(|d| !d.is_empty())
-                .map(str::to_string)
-                .collect();
-        }
-        return vec!["/lib".into(), "/usr/local/lib".into(), "/usr/lib".into()];
-    }
-    let mut dirs = Vec::new();
-    ld_so_conf(image, b"etc/ld.so.conf", &mut dirs, 0);
-    for d in [
-        format!("/lib/{trip}"),
-        format!("/usr/lib/{trip}"),
-        "/lib64".into(),
-        "/usr/lib64".into(),
-        "/lib".into(),
-        "/usr/lib".into(),
-        "/usr/local/lib".into(),
-    ] {
-        dirs.push(d);
-    }
-    dirs
-}
-
-/// The directories an `ld.so.conf` lists, following its `include` globs.
-fn ld_so_conf(image: &Image, path: &[u8], dirs: &mut Vec<String>, depth: usize) {
-    if depth > 4 {
-        return;
-    }
-    let Some(conf) = text(image, path) else {
-        return;
-    };
-    for line in conf.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if let Some(pattern) = line.strip_prefix("include") {
-            let pattern = pattern.trim();
-            let pattern = if pattern.starts_with('/') {
-                pattern.to_string()
-            } else {
-                format!("/etc/{pattern}")
-            };
-            let (dir, name) = split_last(pattern.as_bytes());
-            let Some(dir_node) = resolve(image, dir) else {
-                continue;
-            };
-            let matches: Vec<Vec<u8>> = image
-                .tree
-                .node(dir_node)
-                .children
-                .iter()
-                .filter(|(n, id)| glob_match(name, n) && image.tree.node(**id).exists())
-                .map(|(n, _)| [dir, b"/", n].concat())
-                .collect();
-            for m in matches {
-                ld_so_conf(image, &m, dirs, depth + 1);
-            }
-        } else if !line.is_empty() {
-            dirs.extend(
-                line.split([':', ',', ' ', '\t'])
-                    .filter(|d| !d.is_empty())
-                    .map(str::to_string),
-            );
-        }
-    }
-}
-
 fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
     let is_glibc_name = |n: &str| n == "libc.so.6" || n.starts_with("ld-linux");
     let is_musl_name = |n: &str| n.starts_with("ld-musl") || n.starts_with("libc.musl-");
@@ -347,17 +249,6 @@ fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
         _ if !info.has_dynamic && info.interpreter.is_none() => LibcFamily::Static,
         _ => LibcFamily::None,
     }
-}
-
-/// musl's loader is also its libc, libm, libpthread and the rest: it answers those names
-/// itself (`lib` + c, pthread, rt, m, dl, util or xnet + `.`).
-fn musl_builtin(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix("lib") else {
-        return false;
-    };
-    ["c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet."]
-        .iter()
-        .any(|r| rest.starts_with(r))
 }
 
 /// The newest version with a prefix that an ELF file needs, with the symbols that need it.
@@ -387,25 +278,7 @@ fn floor(info: &ElfInfo, prefix: &str) -> Option<Floor> {
 
 pub fn compute(image: &Image) -> Linkage {
     let libc = image_libc(image);
-    // musl's loader, wherever the image has one (a glibc image may have musl installed too).
-    let arch = arch_of(image);
-    let musl_loader_path = arch.musl_loader().into_bytes();
-    let musl_loader = resolve(image, &musl_loader_path)
-        .is_some()
-        .then_some(musl_loader_path);
-    let system = system_dirs(image, &libc);
-    let env_dirs: Vec<String> = image
-        .env_var("LD_LIBRARY_PATH")
-        .map(|v| {
-            v.split(':')
-                .filter(|d| !d.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let platform = arch.platform;
-    let trip = Some(arch.triplet);
-
+    let loader = Loader::new(image, &libc);
     let mut elves = Vec::new();
     for id in image.tree.ids() {
         // Each stored file once, under the name that holds it (a hard link, when uv's cache
@@ -417,103 +290,18 @@ pub fn compute(image: &Image) -> Linkage {
             continue;
         };
         let path = image.tree.path(id);
-        let layer = image.tree.node(id).last_layer();
-        let (dir, _) = split_last(&path);
-        let origin = format!("/{}", String::from_utf8_lossy(dir));
-        let expand = |p: &str| -> Vec<String> {
-            let p = p.replace("$ORIGIN", &origin).replace("${ORIGIN}", &origin);
-            let p = p
-                .replace("$PLATFORM", platform)
-                .replace("${PLATFORM}", platform);
-            if p.contains("$LIB") || p.contains("${LIB}") {
-                let libs = [
-                    trip.map(|t| format!("lib/{t}")),
-                    Some("lib64".into()),
-                    Some("lib".into()),
-                ];
-                libs.into_iter()
-                    .flatten()
-                    .map(|l| p.replace("${LIB}", &l).replace("$LIB", &l))
-                    .collect()
-            } else {
-                vec![p]
-            }
-        };
-        let mut search: Vec<String> = Vec::new();
-        if info.runpath.is_empty() {
-            search.extend(info.rpath.iter().flat_map(|p| expand(p)));
-        }
-        search.extend(env_dirs.iter().cloned());
-        search.extend(info.runpath.iter().flat_map(|p| expand(p)));
-        search.extend(system.iter().cloned());
-
-        let family = family_of(info, musl_loader.is_some());
-        let needed = info
-            .needed
-            .iter()
-            .map(|name| {
-                let resolution = if family == LibcFamily::Musl && musl_builtin(name) {
-                    musl_loader.clone().map(Resolution::Found)
-                } else if name.contains('/') {
-                    let p = if name.starts_with('/') {
-                        name.clone()
-                    } else {
-                        format!("{origin}/{name}")
-                    };
-                    resolve(image, p.as_bytes()).map(|_| Resolution::Found(p.into_bytes()))
-                } else {
-                    search.iter().find_map(|dir| {
-                        let candidate = join(dir, name);
-                        let node = resolve(image, &candidate)?;
-                        // The loader skips a library built for another class or machine.
-                        match elf_at(image, node) {
-                            Some(lib) if lib.class != info.class || lib.machine != info.machine => {
-                                None
-                            }
-                            _ => Some(Resolution::Found(
-                                normalize(&candidate).map_or(candidate, Vec::from),
-                            )),
-                        }
-                    })
-                };
-                // Libraries vendored side by side (auditwheel's `<name>.libs/`, torch's `lib/`)
-                // often name each other without a search path: whoever loads them has loaded
-                // the sibling already, and the loader matches a NEEDED name against the
-                // libraries it has loaded before it searches. A library with no interpreter
-                // is only ever loaded that way, so a sibling of that name counts as found.
-                let sibling = || {
-                    if info.interpreter.is_some() || name.contains('/') {
-                        return None;
-                    }
-                    let candidate = join(&origin, name);
-                    resolve(image, &candidate)?;
-                    Some(Resolution::Found(
-                        normalize(&candidate).map_or(candidate, Vec::from),
-                    ))
-                };
-                let resolution =
-                    resolution
-                        .or_else(sibling)
-                        .unwrap_or(if injected_at_run_time(name) {
-                            Resolution::Injected
-                        } else {
-                            Resolution::Missing
-                        });
-                (name.clone(), resolution)
-            })
-            .collect();
         let interpreter_found = info
             .interpreter
             .as_deref()
             .map(|i| resolve(image, i.as_bytes()).is_some());
         elves.push(ElfFacts {
             node: id,
-            layer,
-            libc: family,
+            layer: image.tree.node(id).last_layer(),
+            libc: family_of(info, loader.musl_loader().is_some()),
             glibc: floor(info, "GLIBC_"),
             glibcxx: floor(info, "GLIBCXX_"),
             cxxabi: floor(info, "CXXABI_"),
-            needed,
+            needed: loader.resolve_needed(info, &path),
             interpreter_found,
             info: info.clone(),
             path,
@@ -521,7 +309,12 @@ pub fn compute(image: &Image) -> Linkage {
     }
     elves.sort_by(|a, b| a.path.cmp(&b.path));
     let index = elves.iter().enumerate().map(|(i, e)| (e.node, i)).collect();
-    Linkage { libc, elves, index }
+    Linkage {
+        libc,
+        elves,
+        index,
+        notes: loader.notes,
+    }
 }
 
 /// Counts of ELF files by libc family, for summaries.

@@ -7,6 +7,7 @@ pub mod categories;
 pub mod dive;
 pub mod duplicates;
 pub mod linkage;
+pub mod loader;
 pub mod packages;
 pub mod python;
 pub mod resolve;

@@ -106,6 +106,11 @@ impl From<&Report> for JsonReport {
                 .diagnostics
                 .iter()
                 .map(JsonDiagnostic::from)
+                .chain(facts.linkage.notes.iter().map(|note| JsonDiagnostic {
+                    layer: None,
+                    path: None,
+                    message: note.clone(),
+                }))
                 .collect(),
             projection: JsonProjection::from(&report.projection),
             files: None,
