@@ -47,12 +47,31 @@ impl std::fmt::Display for Version {
     }
 }
 
+/// Where the image's C library version was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionFrom {
+    /// glibc's banner in libc.so.6, or musl's version string in its loader.
+    VersionString,
+    /// A `libc-2.28.so` file name.
+    FileName,
+    /// The package database (dpkg's `libc6`).
+    PackageDatabase,
+    /// The newest `GLIBC_x.y` libc.so.6 defines: a lower bound (glibc does not add a symbol
+    /// version every release).
+    Symbols,
+}
+
 /// The image's own C library.
 #[derive(Clone, Debug, Default)]
 pub struct ImageLibc {
     /// `Glibc`, `Musl` or `None`.
     pub family: Option<LibcFamily>,
+    /// The release (glibc 2.31, musl 1.2.3): what wheel tags are judged against.
     pub version: Option<Version>,
+    pub version_from: Option<VersionFrom>,
+    /// The newest `GLIBC_x.y` libc.so.6 defines (2.30 for glibc 2.31): what a file's symbol
+    /// version needs are judged against.
+    pub glibc_symbols: Option<Version>,
     /// The file that says so (libc.so.6, or the musl loader).
     pub path: Option<Vec<u8>>,
     /// The newest `GLIBCXX_` the image's libstdc++ defines, if it has one.
@@ -134,6 +153,9 @@ pub fn wants_content(path: &[u8], size: u64) -> bool {
         || name.starts_with(b"ld-musl-")
         || name.starts_with(b"libc.musl-")
         || (name == b"libc.so" && path.windows(4).any(|w| w == b"musl"))
+        // glibc's banner, for its version.
+        || name == b"libc.so.6"
+        || (name.starts_with(b"libc-") && name.ends_with(b".so"))
 }
 
 /// Paths whose ELF files are not meant to run in this image: cross-compiler sysroots, debug
@@ -189,9 +211,19 @@ fn image_libc(image: &Image) -> ImageLibc {
     ];
     for dir in &glibc_dirs {
         let path = join(dir, "libc.so.6");
-        if let Some(info) = resolve(image, &path).and_then(|n| elf_at(image, n)) {
+        let Some(node) = resolve(image, &path) else {
+            continue;
+        };
+        if let Some(info) = elf_at(image, node) {
             libc.family = Some(LibcFamily::Glibc);
-            libc.version = highest(info.defines.iter(), "GLIBC_");
+            libc.glibc_symbols = highest(info.defines.iter(), "GLIBC_");
+            let content = image.file_entry(node).and_then(|e| e.content.as_deref());
+            let named = || libc_file_name_version(&image.tree.path(node));
+            (libc.version, libc.version_from) = match (content.and_then(glibc_version), named()) {
+                (Some(v), _) => (Some(v), Some(VersionFrom::VersionString)),
+                (None, Some(v)) => (Some(v), Some(VersionFrom::FileName)),
+                (None, None) => (libc.glibc_symbols.clone(), Some(VersionFrom::Symbols)),
+            };
             libc.path = Some(path);
             break;
         }
@@ -213,9 +245,71 @@ fn image_libc(image: &Image) -> ImageLibc {
                 .file_entry(node)
                 .and_then(|e| e.content.as_deref())
                 .and_then(musl_version);
+            libc.version_from = libc.version.as_ref().map(|_| VersionFrom::VersionString);
         }
     }
     libc
+}
+
+/// glibc's version, from the banner libc.so.6 carries (what running it prints): `GNU C
+/// Library (Debian GLIBC 2.31-13+deb11u5) stable release version 2.31.`
+fn glibc_version(bytes: &[u8]) -> Option<Version> {
+    const BANNER: &[u8] = b"GNU C Library";
+    const MARK: &[u8] = b"release version ";
+    let start = bytes.windows(BANNER.len()).position(|w| w == BANNER)?;
+    // The banner is one line of at most a few hundred bytes.
+    let banner = &bytes[start..bytes.len().min(start + 512)];
+    let banner = &banner[..banner
+        .iter()
+        .position(|&b| b == 0 || b == b'\n')
+        .unwrap_or(banner.len())];
+    let at = banner.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let digits: Vec<u8> = banner[at..]
+        .iter()
+        .copied()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .collect();
+    Version::parse(std::str::from_utf8(&digits).ok()?.trim_end_matches('.'))
+}
+
+/// Older glibc installs libc.so.6 as a link to `libc-2.28.so`: the version is in the name the
+/// link resolves to.
+fn libc_file_name_version(path: &[u8]) -> Option<Version> {
+    let name = std::str::from_utf8(split_last(path).1).ok()?;
+    Version::parse(name.strip_prefix("libc-")?.strip_suffix(".so")?)
+}
+
+/// The upstream version of a Debian package version: `2.31-13+deb11u5` -> 2.31.
+pub fn upstream_version(package_version: &str) -> Option<Version> {
+    let v = package_version
+        .split_once(':')
+        .map_or(package_version, |(_, v)| v);
+    let v = v.rsplit_once('-').map_or(v, |(upstream, _)| upstream);
+    let digits: String = v
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    Version::parse(digits.trim_end_matches('.'))
+}
+
+impl ImageLibc {
+    /// Takes glibc's version from the package database (dpkg's `libc6`) when the files did not
+    /// say it: libc.so.6 without a readable banner or a versioned file name.
+    pub fn refine_from_packages(&mut self, packages: &super::packages::OsPackages) {
+        if self.family != Some(LibcFamily::Glibc)
+            || matches!(
+                self.version_from,
+                Some(VersionFrom::VersionString | VersionFrom::FileName)
+            )
+        {
+            return;
+        }
+        let libc6 = packages.packages.iter().find(|p| p.name == "libc6");
+        if let Some(v) = libc6.and_then(|p| upstream_version(&p.version)) {
+            self.version = Some(v);
+            self.version_from = Some(VersionFrom::PackageDatabase);
+        }
+    }
 }
 
 /// musl keeps its version as a plain string in the loader (what `ldd --version` prints):
@@ -343,6 +437,24 @@ mod tests {
             None
         );
         assert_eq!(Version::parse("2.36").unwrap().to_string(), "2.36");
+    }
+
+    #[test]
+    fn glibc_version_from_its_banner_name_or_package() {
+        let banner = b"\x7fELF\0junk\0GNU C Library (Debian GLIBC 2.31-13+deb11u5) stable release version 2.31.\nCopyright";
+        assert_eq!(glibc_version(banner), Version::parse("2.31"));
+        let rhel =
+            b"\0GNU C Library (GNU libc) stable release version 2.17, by Roland McGrath et al.\n";
+        assert_eq!(glibc_version(rhel), Version::parse("2.17"));
+        assert_eq!(glibc_version(b"GNU C Library\0release version 2.31"), None);
+        assert_eq!(
+            libc_file_name_version(b"lib/x86_64-linux-gnu/libc-2.28.so"),
+            Version::parse("2.28")
+        );
+        assert_eq!(libc_file_name_version(b"lib/libc.so.6"), None);
+        assert_eq!(upstream_version("2.31-13+deb11u5"), Version::parse("2.31"));
+        assert_eq!(upstream_version("1:2.36-9"), Version::parse("2.36"));
+        assert_eq!(upstream_version("2.35-0ubuntu3.8"), Version::parse("2.35"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::linkage::{ElfFacts, ImageLibc, LibcFamily, Resolution};
+use crate::analysis::linkage::{ElfFacts, ImageLibc, LibcFamily, Resolution, VersionFrom};
 use crate::layer::path::absolute;
 use crate::model::machine_name;
 use crate::report::Report;
@@ -53,8 +53,17 @@ impl From<LibcFamily> for JsonLibcFamily {
 pub struct JsonLibc {
     /// "glibc", "musl" or "none".
     pub family: JsonLibcFamily,
-    /// The newest `GLIBC_x.y` that libc.so.6 defines, or musl's version.
+    /// The C library's release: glibc's from the banner in libc.so.6, a `libc-X.Y.so` name or
+    /// the package database, else the newest `GLIBC_x.y` it defines; musl's from its loader.
     pub version: Option<String>,
+    /// Where `version` was read: "version-string", "file-name", "package-database" or
+    /// "symbols".
+    #[serde(default)]
+    pub version_from: Option<String>,
+    /// The newest `GLIBC_x.y` that libc.so.6 defines (glibc 2.31 defines GLIBC_2.30 at most):
+    /// what files' symbol version needs are judged against.
+    #[serde(default)]
+    pub glibc_symbols: Option<String>,
     pub path: Option<String>,
     /// The newest `GLIBCXX_` of libstdc++.so.6, if present.
     pub glibcxx: Option<String>,
@@ -71,6 +80,16 @@ impl From<&ImageLibc> for JsonLibc {
                 _ => JsonLibcFamily::None,
             },
             version: l.version.as_ref().map(ToString::to_string),
+            version_from: l.version_from.map(|f| {
+                match f {
+                    VersionFrom::VersionString => "version-string",
+                    VersionFrom::FileName => "file-name",
+                    VersionFrom::PackageDatabase => "package-database",
+                    VersionFrom::Symbols => "symbols",
+                }
+                .to_string()
+            }),
+            glibc_symbols: l.glibc_symbols.as_ref().map(ToString::to_string),
             path: l.path.as_deref().map(absolute),
             glibcxx: l.glibcxx.as_ref().map(ToString::to_string),
             os: l.os.clone(),
