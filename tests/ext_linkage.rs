@@ -327,3 +327,43 @@ fn a_musl_program_with_its_own_loader_in_a_glibc_image_is_fine() {
     assert_eq!(tool["resolved"]["libc.so"], "/lib/ld-musl-x86_64.so.1");
     assert_eq!(report["libc"]["family"], "glibc");
 }
+
+/// Issue 9 item 2: musllinux Rust wheels (pydantic-core, rpds-py) need plain `libc.so`, no
+/// `libc.musl-*` name and no loader. In a glibc image that is musl-in-glibc-image, quoting
+/// glibc's loader, not an unresolved library to install.
+#[test]
+fn a_musl_extension_needing_plain_libc_so_in_a_glibc_image() {
+    let Some(()) = need("musl-gcc", toolchain(MUSL)) else {
+        return;
+    };
+    let ext = extension(MUSL);
+    let image = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "RUN pip install --platform musllinux_1_2_x86_64 --only-binary=:all: rustthing",
+            "rustthing",
+            "2.0",
+            &["cp311-cp311-musllinux_1_2_x86_64"],
+            vec![(
+                "rustthing/_core.cpython-311-x86_64-linux-musl.so".into(),
+                ext,
+            )],
+        ),
+    ]);
+    let report = json_for(&image);
+    let path = format!("/{SITE}/rustthing/_core.cpython-311-x86_64-linux-musl.so");
+    assert_eq!(
+        elf(&report, &path)["needed"],
+        serde_json::json!(["libc.so"])
+    );
+    assert_eq!(elf(&report, &path)["libc"], "musl");
+    let f = one(&report, "musl-in-glibc-image");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("`libc.so: cannot open shared object file"),
+        "{f:#}"
+    );
+    assert!(findings(&report, "unresolved-library").is_empty());
+}

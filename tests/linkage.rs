@@ -903,3 +903,52 @@ fn the_image_glibc_version_is_its_release_not_its_newest_symbol_version() {
     assert_eq!(report["libc"]["version"], "2.30");
     assert_eq!(report["libc"]["version_from"], "symbols");
 }
+
+/// Issue 9 item 6: files missing the same libraries in another order are one finding.
+#[test]
+fn unresolved_libraries_are_grouped_by_the_set_of_missing_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["liba.so", "libb.so"] {
+        compile_in(
+            dir.path(),
+            CC,
+            "void f(void) {}\n",
+            &["-shared", "-fPIC", &format!("-Wl,-soname,{name}")],
+            name,
+        );
+    }
+    let ab = compile_in(
+        dir.path(),
+        CC,
+        EXTENSION,
+        &["-shared", "-fPIC", "./liba.so", "./libb.so"],
+        "ab.so",
+    );
+    let ba = compile_in(
+        dir.path(),
+        CC,
+        EXTENSION,
+        &["-shared", "-fPIC", "./libb.so", "./liba.so"],
+        "ba.so",
+    );
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new(
+            "COPY app /app",
+            vec![Entry::exec("app/ab.so", ab), Entry::exec("app/ba.so", ba)],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        elf(&report, "/app/ba.so")["unresolved"],
+        serde_json::json!(["libb.so", "liba.so"])
+    );
+    let f = one(&report, "unresolved-library");
+    assert_eq!(f["paths"].as_array().unwrap().len(), 2, "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("liba.so, libb.so needed by 2 files")
+    );
+}

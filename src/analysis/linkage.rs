@@ -323,7 +323,11 @@ fn musl_version(bytes: &[u8]) -> Option<Version> {
         .find_map(|s| Version::parse(std::str::from_utf8(s).ok()?))
 }
 
-fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
+/// The C library a file is built against, from what it carries. Besides the loader and libc
+/// names, a NEEDED plain `libc.so` without any `GLIBC_` version need is musl (musl's libc
+/// goes by that soname, as Rust's musl targets link it; glibc's `libc.so` is a linker script
+/// that no file ever needs), and so is a CPython extension named `*-linux-musl.so`.
+fn family_of(info: &ElfInfo, path: &[u8]) -> LibcFamily {
     let is_glibc_name = |n: &str| n == "libc.so.6" || n.starts_with("ld-linux");
     let is_musl_name = |n: &str| n.starts_with("ld-musl") || n.starts_with("libc.musl-");
     let interp = info
@@ -335,7 +339,8 @@ fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
         || interp.as_deref().is_some_and(|i| i.starts_with("ld-linux"));
     let musl = info.needed.iter().any(|n| is_musl_name(n))
         || interp.as_deref().is_some_and(is_musl_name)
-        || (image_has_musl_loader && info.needed.iter().any(|n| n == "libc.so"));
+        || (info.needed.iter().any(|n| n == "libc.so") && !needs_glibc_versions(info))
+        || (info.needed.iter().any(|n| n.starts_with("libc.")) && is_musl_extension(path));
     match (glibc, musl) {
         (true, true) => LibcFamily::Mixed,
         (true, false) => LibcFamily::Glibc,
@@ -343,6 +348,18 @@ fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
         _ if !info.has_dynamic && info.interpreter.is_none() => LibcFamily::Static,
         _ => LibcFamily::None,
     }
+}
+
+fn needs_glibc_versions(info: &ElfInfo) -> bool {
+    info.needs
+        .iter()
+        .flat_map(|n| n.versions.keys())
+        .any(|v| v.starts_with("GLIBC_"))
+}
+
+/// `_core.cpython-312-x86_64-linux-musl.so`: CPython's suffix for a musl build.
+fn is_musl_extension(path: &[u8]) -> bool {
+    super::python::extension_tag(split_last(path).1).is_some_and(|t| t.ends_with("-linux-musl"))
 }
 
 /// The newest version with a prefix that an ELF file needs, with the symbols that need it.
@@ -391,7 +408,7 @@ pub fn compute(image: &Image) -> Linkage {
         elves.push(ElfFacts {
             node: id,
             layer: image.tree.node(id).last_layer(),
-            libc: family_of(info, loader.musl_loader().is_some()),
+            libc: family_of(info, &path),
             glibc: floor(info, "GLIBC_"),
             glibcxx: floor(info, "GLIBCXX_"),
             cxxabi: floor(info, "CXXABI_"),

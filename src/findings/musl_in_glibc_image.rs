@@ -32,9 +32,9 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
         |_, elves| {
             let missing = elves
                 .iter()
-                .flat_map(|e| e.unresolved())
-                .find(|n| n.starts_with("libc.musl") || n.starts_with("ld-musl"))
-                .map_or_else(|| ctx.arch().musl_libc(), str::to_string);
+                .flat_map(|e| &e.info.needed)
+                .find(|n| n.starts_with("libc.musl") || n.starts_with("ld-musl") || *n == "libc.so")
+                .map_or_else(|| ctx.arch().musl_libc(), String::clone);
             format!(
                 "{} built against musl in an image whose C library is {}: loading fails with `{missing}: cannot open shared object file: No such file or directory`",
                 plural(elves.len(), "file", "files"),
