@@ -166,18 +166,13 @@ fn benches(c: &mut Criterion) {
         });
         elf_group.bench_function(format!("capture_stream_{name}"), |b| {
             b.iter(|| {
-                let mut capture = elf::Capture::new(bytes.len() as u64).unwrap();
+                let limit = pydive::limits::Limits::default().elf_capture;
+                let mut capture = elf::Capture::new(bytes.len() as u64, limit);
                 for chunk in bytes.chunks(64 * 1024) {
                     if !capture.wants_stream() {
                         break;
                     }
                     capture.push(chunk);
-                }
-                for range in capture.missing() {
-                    capture.fill(
-                        range.start,
-                        &bytes[range.start as usize..range.end as usize],
-                    );
                 }
                 capture.parse().unwrap()
             })

@@ -19,6 +19,8 @@ pub struct Limits {
     pub file_content: u64,
     /// The contents of all the files the analyses read, together.
     pub content_total: u64,
+    /// What is kept of one ELF file to read its facts (its headers and dynamic tables).
+    pub elf_capture: u64,
     /// One manifest, index or config (from a registry, a layout, an archive or a stream).
     pub metadata: u64,
     /// All manifests, indexes and configs kept from a stream on standard input, together.
@@ -56,6 +58,7 @@ impl Default for Limits {
             tar_header: 0,
             file_content: 0,
             content_total: 0,
+            elf_capture: 0,
             metadata: 0,
             metadata_total: 0,
             connect_timeout: Duration::ZERO,
@@ -91,6 +94,12 @@ impl Limits {
             unit: Unit::Bytes,
             default: "256M",
             what: "the contents of all the files the analyses read, together",
+        },
+        Row {
+            key: "elf-capture",
+            unit: Unit::Bytes,
+            default: "64M",
+            what: "what is kept of one ELF file to read its loader facts: its headers and dynamic tables (symbols, strings, versions), never its code or debug information; a file whose tables do not fit is reported, not guessed",
         },
         Row {
             key: "metadata",
@@ -150,6 +159,7 @@ impl Limits {
             "tar-header" => self.tar_header = bytes()?,
             "file-content" => self.file_content = bytes()?,
             "content-total" => self.content_total = bytes()?,
+            "elf-capture" => self.elf_capture = bytes()?,
             "metadata" => self.metadata = bytes()?,
             "metadata-total" => self.metadata_total = bytes()?,
             "connect-timeout" => self.connect_timeout = seconds()?,

@@ -102,6 +102,8 @@ impl From<bool> for Keep {
 pub struct ContentBudget {
     pub per_file: u64,
     pub total: u64,
+    /// The `elf-capture` limit: what is kept of one ELF file to read its facts.
+    pub elf_capture: u64,
     used: AtomicU64,
 }
 
@@ -110,6 +112,7 @@ impl ContentBudget {
         ContentBudget {
             per_file: limits.file_content,
             total: limits.content_total,
+            elf_capture: limits.elf_capture,
             used: AtomicU64::new(0),
         }
     }
@@ -195,7 +198,7 @@ fn walk_stored(stored: &mut impl BufRead, opts: &ScanOptions) -> io::Result<Laye
 }
 
 /// Walks a plain tar on a seekable source, skipping file contents: for `--no-verify`.
-/// Large ELF files are read where needed, after the walk, rather than whole.
+/// ELF files are read where their facts are, after the walk, rather than whole.
 pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<LayerScan> {
     let regions = blob.clone();
     let mut reader = tar::Reader::seekable(blob::Counting::new(blob), opts.max_tar_header);
@@ -208,14 +211,13 @@ pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<Laye
     let mut inner = reader.into_inner();
     scan.tar_size = inner.seek(io::SeekFrom::End(0))?;
     scan.blob_size = scan.tar_size;
-    for (index, data_at, mut capture) in deferred {
-        for range in capture.missing() {
-            let mut bytes = vec![0u8; (range.end - range.start) as usize];
-            regions.read_exact_at(&mut bytes, data_at + range.start)?;
-            capture.fill(range.start, &bytes);
-        }
+    // ELF files are read at the offsets their facts need, one at a time.
+    for (index, data_at, size) in deferred {
+        let source = elf::ReadAt::new(size, opts.content.elf_capture, |at, buf: &mut [u8]| {
+            regions.read_exact_at(buf, data_at + at)
+        });
         let entry = &mut scan.entries[index];
-        match capture.parse() {
+        match elf::parse_from(&source) {
             Ok(info) => entry.elf = Some(Box::new(info)),
             Err(message) => scan.diagnostics.push(Diagnostic {
                 path: Some(entry.path.clone()),
@@ -226,9 +228,9 @@ pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<Laye
     Ok(scan)
 }
 
-/// A large ELF file whose remaining regions are read after the walk: (entry index, offset of
-/// its data in the layer, what was captured so far).
-type Deferred = (usize, u64, elf::Capture);
+/// An ELF file in a seekable layer, read after the walk: (entry index, offset of its data in
+/// the layer, its size).
+type Deferred = (usize, u64, u64);
 
 /// Walks the tar read from `tar`, then reads it to its end, hashing it when asked.
 fn walk_tar(
@@ -375,7 +377,12 @@ fn walk<R: Read>(
                 }
                 keep => keep,
             };
-            let inspect = opts.inspect_elf && sparse.is_none();
+            // On a seekable layer ELF files are read after the walk, at the offsets needed.
+            let inspect = match opts.inspect_elf && sparse.is_none() {
+                false => Inspect::No,
+                true if read_contents => Inspect::Capture,
+                true => Inspect::Defer,
+            };
             let data_at = header.data_at;
             // A sparse file's content hash would have to read its holes: it has none.
             let whole = read_contents && sparse.is_none();
@@ -410,14 +417,14 @@ fn walk<R: Read>(
                 }
             }
             match read.elf {
-                Some(capture) if capture.missing().is_empty() => match capture.parse() {
+                Some(capture) => match capture.parse() {
                     Ok(info) => record.elf = Some(Box::new(info)),
                     Err(message) => scan.diagnostics.push(Diagnostic {
                         path: Some(record.path.clone()),
                         message,
                     }),
                 },
-                Some(capture) => deferred.push((scan.entries.len(), data_at, capture)),
+                None if read.is_elf => deferred.push((scan.entries.len(), data_at, size)),
                 None => {}
             }
         }
@@ -438,8 +445,20 @@ struct FileRead {
     content: Option<Vec<u8>>,
     /// Keeping them would have gone past the `content-total` limit, so they were not kept.
     over_total: bool,
-    /// The capture of an ELF file (complete, or with regions left to read).
+    /// The capture of an ELF file.
     elf: Option<elf::Capture>,
+    /// The file is an ELF file (captured, or deferred).
+    is_elf: bool,
+}
+
+/// Whether and how a regular file's ELF facts are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inspect {
+    No,
+    /// Keep what they need as the file streams past.
+    Capture,
+    /// Only tell whether it is an ELF file: it is read later, at offsets.
+    Defer,
 }
 
 /// Reads a regular file's data: all of it when `whole` (for the content hash), else only what
@@ -451,7 +470,7 @@ fn read_file(
     size: u64,
     keep: Keep,
     budget: &ContentBudget,
-    inspect_elf: bool,
+    inspect: Inspect,
     whole: bool,
 ) -> io::Result<FileRead> {
     let mut hasher = whole.then(Xxh3::new);
@@ -461,7 +480,8 @@ fn read_file(
     let mut capture: Option<elf::Capture> = None;
     // The first bytes, until they say whether this is an ELF file.
     let mut head: Vec<u8> = Vec::new();
-    let mut decided = !inspect_elf || size < 4;
+    let mut is_elf = false;
+    let mut decided = inspect == Inspect::No || size < 4;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let wanted = whole
@@ -518,11 +538,11 @@ fn read_file(
         head.extend_from_slice(chunk);
         if head.len() >= 4 {
             decided = true;
-            if elf::is_elf(&head) {
-                capture = elf::Capture::new(size);
-                if let Some(c) = &mut capture {
-                    c.push(&head);
-                }
+            is_elf = elf::is_elf(&head);
+            if is_elf && inspect == Inspect::Capture {
+                let mut c = elf::Capture::new(size, budget.elf_capture);
+                c.push(&head);
+                capture = Some(c);
             }
         }
     }
@@ -531,6 +551,7 @@ fn read_file(
         content: kept,
         over_total,
         elf: capture,
+        is_elf,
     })
 }
 

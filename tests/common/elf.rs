@@ -87,3 +87,139 @@ pub const MAIN: &str = "int main(void) { return 0; }\n";
 /// An extension module's usual code: a function using libc.
 pub const EXTENSION: &str =
     "#include <string.h>\nint ext_len(const char *s) { return (int)strlen(s); }\n";
+
+/// The loader facts `readelf -d -V` prints (from the section headers, where pydive reads the
+/// dynamic segment): NEEDED, SONAME, RPATH, RUNPATH, the versions needed from each library and
+/// the versions defined. `from_info` gives pydive's in the same shape.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Readelf {
+    pub needed: Vec<String>,
+    pub soname: Option<String>,
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    pub needs: Vec<(String, Vec<String>)>,
+    pub defines: Vec<String>,
+}
+
+impl Readelf {
+    /// What readelf says of a file.
+    pub fn of(path: &Path) -> Readelf {
+        let out = Command::new("readelf")
+            .args(["-d", "-V", "-W"])
+            .arg(path)
+            .output()
+            .expect("readelf");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let bracketed = |line: &str| {
+            let start = line.find('[')? + 1;
+            let end = line.rfind(']')?;
+            Some(line[start..end].to_string())
+        };
+        let paths = |s: String| -> Vec<String> {
+            s.split(':')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut r = Readelf {
+            needed: Vec::new(),
+            soname: None,
+            rpath: Vec::new(),
+            runpath: Vec::new(),
+            needs: Vec::new(),
+            defines: Vec::new(),
+        };
+        let mut section = "";
+        for line in text.lines() {
+            if line.starts_with("Version needs section") {
+                section = "needs";
+            } else if line.starts_with("Version definition section") {
+                section = "defines";
+            } else if line.starts_with("Version symbols section") {
+                section = "";
+            }
+            if line.contains("(NEEDED)") {
+                r.needed.extend(bracketed(line));
+            } else if line.contains("(SONAME)") {
+                r.soname = bracketed(line);
+            } else if line.contains("(RPATH)") {
+                r.rpath
+                    .extend(bracketed(line).map(paths).unwrap_or_default());
+            } else if line.contains("(RUNPATH)") {
+                r.runpath
+                    .extend(bracketed(line).map(paths).unwrap_or_default());
+            } else if section == "needs" && line.contains(" File: ") {
+                let file = line.split(" File: ").nth(1).unwrap();
+                let file = file.split("  Cnt:").next().unwrap().trim();
+                r.needs.push((file.to_string(), Vec::new()));
+            } else if section == "needs" && line.contains(" Name: ") {
+                let name = line.split(" Name: ").nth(1).unwrap();
+                let name = name.split("  Flags:").next().unwrap().trim();
+                r.needs.last_mut().unwrap().1.push(name.to_string());
+            } else if section == "defines" && line.contains(" Name: ") {
+                let name = line.split(" Name: ").nth(1).unwrap().trim();
+                r.defines.push(name.to_string());
+            }
+        }
+        for (_, versions) in &mut r.needs {
+            versions.sort();
+            versions.dedup();
+        }
+        r
+    }
+
+    /// pydive's facts in the same shape.
+    pub fn from_info(info: &pydive::layer::elf::ElfInfo) -> Readelf {
+        Readelf {
+            needed: info.needed.clone(),
+            soname: info.soname.clone(),
+            rpath: info.rpath.clone(),
+            runpath: info.runpath.clone(),
+            needs: info
+                .needs
+                .iter()
+                .map(|n| (n.library.clone(), n.versions.keys().cloned().collect()))
+                .collect(),
+            defines: info.defines.clone(),
+        }
+    }
+}
+
+/// A file's facts read three ways: whole, captured as a stream passes (in 64 KiB chunks,
+/// keeping what the capture plan keeps), and read at offsets as from a seekable layer. Panics
+/// unless all three agree.
+pub fn facts_three_ways(bytes: &[u8]) -> Result<pydive::layer::elf::ElfInfo, String> {
+    use pydive::layer::elf;
+    let limit = pydive::limits::Limits::default().elf_capture;
+    let whole = elf::parse(bytes);
+    let mut capture = elf::Capture::new(bytes.len() as u64, limit);
+    for chunk in bytes.chunks(64 * 1024) {
+        if !capture.wants_stream() {
+            break;
+        }
+        capture.push(chunk);
+    }
+    let streamed = capture.parse();
+    let at = elf::ReadAt::new(bytes.len() as u64, limit, |at, buf: &mut [u8]| {
+        buf.copy_from_slice(&bytes[at as usize..at as usize + buf.len()]);
+        Ok(())
+    });
+    let seekable = elf::parse_from(&at);
+    // Compared without printing: a library's facts run to megabytes.
+    let shape = |r: &Result<elf::ElfInfo, String>| {
+        r.as_ref().map(Readelf::from_info).map_err(String::clone)
+    };
+    assert!(
+        whole == streamed,
+        "whole vs streamed: {:?} / {:?}",
+        shape(&whole),
+        shape(&streamed)
+    );
+    assert!(
+        whole == seekable,
+        "whole vs seekable: {:?} / {:?}",
+        shape(&whole),
+        shape(&seekable)
+    );
+    whole
+}
