@@ -54,8 +54,10 @@ fn elf(interpreter: Option<&str>, rpath: &[&str], runpath: &[&str], needed: &[&s
     }
 }
 
-const GLIBC_INTERP: Option<&str> = Some("/lib64/ld-linux-x86-64.so.2");
-const MUSL_INTERP: Option<&str> = Some("/lib/ld-musl-x86_64.so.1");
+const LD_LINUX_X86_64: Option<&str> = Some("/lib64/ld-linux-x86-64.so.2");
+fn musl_loader() -> Option<&'static str> {
+    Some("/lib/ld-musl-x86_64.so.1")
+}
 
 /// Where the loader finds each name: a path (without the leading `/`), or "missing".
 fn resolved(report: &Report, info: &ElfInfo, path: &str) -> Vec<String> {
@@ -102,7 +104,7 @@ fn glibc_searches_rpath_only_without_runpath_and_env_between_them() {
         (&[], &[], "libc.so.6", "usr/lib/x86_64-linux-gnu/libc.so.6"),
     ];
     for (rpath, runpath, name, expected) in cases {
-        let info = elf(GLIBC_INTERP, rpath, runpath, &[name]);
+        let info = elf(LD_LINUX_X86_64, rpath, runpath, &[name]);
         assert_eq!(
             resolved(&report, &info, "app/bin/prog"),
             [expected.to_string()],
@@ -134,7 +136,7 @@ fn glibc_expands_origin_lib_and_platform() {
         ("/opt/$PLATFORM", "libplat.so", "opt/x86_64/libplat.so"),
     ];
     for (runpath, name, expected) in cases {
-        let info = elf(GLIBC_INTERP, &[], &[runpath], &[name]);
+        let info = elf(LD_LINUX_X86_64, &[], &[runpath], &[name]);
         assert_eq!(
             resolved(&report, &info, "app/bin/prog"),
             [expected.to_string()],
@@ -160,7 +162,7 @@ fn glibc_reads_ld_so_conf_and_its_includes() {
     ]);
     let report = report(entries);
     let info = elf(
-        GLIBC_INTERP,
+        LD_LINUX_X86_64,
         &[],
         &[],
         &["liba.so", "libb.so", "libc_off.so"],
@@ -202,7 +204,7 @@ fn musl_answers_its_names_itself_and_reads_its_path_file() {
     assert_eq!(resolved(&report, &info, "app/x.so"), [loader; 5]);
     // The path file replaces the defaults; `$LIB` is glibc's only.
     let info = elf(
-        MUSL_INTERP,
+        musl_loader(),
         &[],
         &["/opt/$LIB"],
         &["libz.so.1", "libmulti.so", "libdefault.so", "libgcc_s.so.1"],
@@ -212,12 +214,12 @@ fn musl_answers_its_names_itself_and_reads_its_path_file() {
         ["opt/musl/libz.so.1", "missing", "missing", "missing"]
     );
     // musl takes the RUNPATH, or else the RPATH.
-    let info = elf(MUSL_INTERP, &["/app/rp"], &["/app/lib"], &["libr.so"]);
+    let info = elf(musl_loader(), &["/app/rp"], &["/app/lib"], &["libr.so"]);
     assert_eq!(
         resolved(&report, &info, "app/bin/prog"),
         ["app/lib/libr.so"]
     );
-    let info = elf(MUSL_INTERP, &["$ORIGIN/../rp"], &[], &["libr.so"]);
+    let info = elf(musl_loader(), &["$ORIGIN/../rp"], &[], &["libr.so"]);
     assert_eq!(resolved(&report, &info, "app/bin/prog"), ["app/rp/libr.so"]);
 }
 
@@ -234,7 +236,7 @@ fn a_library_finds_its_siblings_a_program_does_not() {
         resolved(&report, &library, "app/vendored/libmain.so"),
         ["app/vendored/libdep.so"]
     );
-    let program = elf(GLIBC_INTERP, &[], &[], &["libdep.so"]);
+    let program = elf(LD_LINUX_X86_64, &[], &[], &["libdep.so"]);
     assert_eq!(
         resolved(&report, &program, "app/vendored/prog"),
         ["missing"]
@@ -244,7 +246,7 @@ fn a_library_finds_its_siblings_a_program_does_not() {
 #[test]
 fn gpu_driver_libraries_are_injected_at_run_time() {
     let report = report(glibc_base());
-    let info = elf(GLIBC_INTERP, &[], &[], &["libcuda.so.1", "libfoo.so"]);
+    let info = elf(LD_LINUX_X86_64, &[], &[], &["libcuda.so.1", "libfoo.so"]);
     assert_eq!(
         resolved(&report, &info, "usr/bin/prog"),
         ["injected", "missing"]
@@ -266,7 +268,7 @@ fn lookups_through_a_symlink_with_twenty_thousand_dot_dots_are_walked_once() {
     let names: Vec<String> = (0..2_000).map(|i| format!("libmissing{i}.so")).collect();
     let mut needed: Vec<&str> = names.iter().map(String::as_str).collect();
     needed.push("libfound.so");
-    let info = elf(GLIBC_INTERP, &[], &["/opt/libs"], &needed);
+    let info = elf(LD_LINUX_X86_64, &[], &["/opt/libs"], &needed);
     let out = budget::within_budget("2,000 names through a long symlink", || {
         let loader = Loader::new(&report.image, &report.facts.linkage.libc);
         (0..20)
@@ -302,7 +304,7 @@ fn ld_so_conf_include_fan_out_and_cycles_are_bounded() {
     }
     entries.push(lib("opt/d0/libfirst.so"));
     let report = budget::within_budget("ld.so.conf fan-out", || report(entries));
-    let info = elf(GLIBC_INTERP, &[], &[], &["libfirst.so"]);
+    let info = elf(LD_LINUX_X86_64, &[], &[], &["libfirst.so"]);
     assert_eq!(
         resolved(&report, &info, "usr/bin/prog"),
         ["opt/d0/libfirst.so"]

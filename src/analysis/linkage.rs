@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use super::loader::Flavour;
 use super::loader::{Loader, elf_at, text};
 use super::resolve::{join, resolve};
 use crate::layer::elf::ElfInfo;
@@ -112,7 +113,30 @@ pub struct ElfFacts {
     pub needed: Vec<(String, Resolution)>,
     /// The interpreter, when the file names one, and whether the image has it.
     pub interpreter_found: Option<bool>,
+    /// Whose loader loads it (its PT_INTERP's, or the image's for a library).
+    pub flavour: Flavour,
+    /// The libraries its NEEDED names resolve to, in order (those found).
+    pub libraries: Vec<NodeId>,
+    /// Symbols it needs that nothing the loader would load defines (a few; see
+    /// [`MAX_MISSING_SYMBOLS`]).
+    pub missing_symbols: Vec<MissingSymbol>,
+    /// The first object using packed relative relocations (DT_RELR) among the file and what it
+    /// loads: the file itself, or a library.
+    pub relr: Option<NodeId>,
 }
+
+/// A symbol a file needs that no loaded object defines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingSymbol {
+    pub name: String,
+    /// The version it asks for (`GLIBC_2.38`); musl ignores versions.
+    pub version: Option<String>,
+}
+
+/// Missing symbols kept per file.
+pub const MAX_MISSING_SYMBOLS: usize = 8;
+/// Objects followed in one file's NEEDED closure, at most (real closures have tens).
+const MAX_CLOSURE: usize = 1024;
 
 impl ElfFacts {
     pub fn unresolved(&self) -> impl Iterator<Item = &str> {
@@ -405,6 +429,7 @@ pub fn compute(image: &Image) -> Linkage {
             .interpreter
             .as_deref()
             .map(|i| resolve(image, i.as_bytes()).is_some());
+        let loaded = loader.load(info, &path);
         elves.push(ElfFacts {
             node: id,
             layer: image.tree.node(id).last_layer(),
@@ -412,20 +437,113 @@ pub fn compute(image: &Image) -> Linkage {
             glibc: floor(info, "GLIBC_"),
             glibcxx: floor(info, "GLIBCXX_"),
             cxxabi: floor(info, "CXXABI_"),
-            needed: loader.resolve_needed(info, &path),
+            libraries: loaded.iter().filter_map(|(_, _, node)| *node).collect(),
+            needed: loaded.into_iter().map(|(name, r, _)| (name, r)).collect(),
             interpreter_found,
+            flavour: loader.flavour(info),
+            missing_symbols: Vec::new(),
+            relr: None,
             info: info.clone(),
             path,
         });
     }
     elves.sort_by(|a, b| a.path.cmp(&b.path));
-    let index = elves.iter().enumerate().map(|(i, e)| (e.node, i)).collect();
+    let index: HashMap<NodeId, usize> =
+        elves.iter().enumerate().map(|(i, e)| (e.node, i)).collect();
+    let c_library = |flavour: Flavour| -> Option<NodeId> {
+        match flavour {
+            Flavour::Musl => loader.musl_loader().and_then(|p| resolve(image, p)),
+            Flavour::Glibc => libc.path.as_deref().and_then(|p| resolve(image, p)),
+        }
+    };
+    let (musl_libc, glibc_libc) = (c_library(Flavour::Musl), c_library(Flavour::Glibc));
+    for i in 0..elves.len() {
+        let e = &elves[i];
+        let c = match e.flavour {
+            Flavour::Musl => musl_libc,
+            Flavour::Glibc => glibc_libc,
+        };
+        let scope = closure(&elves, &index, i, c);
+        let relr = scope
+            .iter()
+            .copied()
+            .find(|&n| index.get(&n).is_some_and(|&j| elves[j].info.uses_relr));
+        let missing = missing_symbols(image, e, &scope);
+        elves[i].relr = relr;
+        elves[i].missing_symbols = missing;
+    }
     Linkage {
         libc,
         elves,
         index,
         notes: loader.notes,
     }
+}
+
+/// The objects the loader would have loaded for the file at `elves[start]`, in load order: the
+/// file, its libraries breadth first, then the C library (always there: the interpreter, or
+/// the process that loads a library).
+fn closure(
+    elves: &[ElfFacts],
+    index: &HashMap<NodeId, usize>,
+    start: usize,
+    c_library: Option<NodeId>,
+) -> Vec<NodeId> {
+    let mut order = vec![elves[start].node];
+    let mut seen: std::collections::HashSet<NodeId> = order.iter().copied().collect();
+    let mut at = 0;
+    while at < order.len() && order.len() < MAX_CLOSURE {
+        if let Some(&j) = index.get(&order[at]) {
+            for &lib in &elves[j].libraries {
+                if seen.insert(lib) {
+                    order.push(lib);
+                }
+            }
+        }
+        at += 1;
+    }
+    if let Some(c) = c_library {
+        if seen.insert(c) {
+            order.push(c);
+        }
+    }
+    order
+}
+
+/// The symbols a file needs that no object in its scope defines. glibc binds a versioned
+/// reference only to a definition of that version (or to a library without versions); musl
+/// ignores versions. A library's unversioned references are not judged: the process that
+/// loads it (Python, with its `Py*` API; a host program's plugins) may define them.
+fn missing_symbols(image: &Image, e: &ElfFacts, scope: &[NodeId]) -> Vec<MissingSymbol> {
+    let objects: Option<Vec<&ElfInfo>> = scope.iter().skip(1).map(|&n| elf_at(image, n)).collect();
+    // An object whose facts could not be read (or that is not an ELF file) may define anything:
+    // nothing is claimed.
+    let Some(objects) = objects else {
+        return Vec::new();
+    };
+    let library = e.info.interpreter.is_none();
+    let mut missing = Vec::new();
+    for (name, version) in e.info.imports.iter() {
+        if version.is_none() && library {
+            continue;
+        }
+        let defined = objects.iter().any(|o| {
+            o.exports.lookup(name).any(|x| match (e.flavour, version) {
+                (Flavour::Musl, _) | (Flavour::Glibc, None) => !x.hidden,
+                (Flavour::Glibc, Some(v)) => x.version == Some(v) || o.defines.is_empty(),
+            })
+        });
+        if !defined {
+            missing.push(MissingSymbol {
+                name: name.to_string(),
+                version: version.map(str::to_string),
+            });
+            if missing.len() == MAX_MISSING_SYMBOLS {
+                break;
+            }
+        }
+    }
+    missing
 }
 
 /// Counts of ELF files by libc family, for summaries.

@@ -155,11 +155,22 @@ impl<'a> Loader<'a> {
 
     /// How the loader finds every NEEDED name of the file at `path`, in order.
     pub fn resolve_needed(&self, info: &ElfInfo, path: &[u8]) -> Vec<(String, Resolution)> {
+        self.load(info, path)
+            .into_iter()
+            .map(|(name, r, _)| (name, r))
+            .collect()
+    }
+
+    /// [`Loader::resolve_needed`], with the node each found library is.
+    pub fn load(&self, info: &ElfInfo, path: &[u8]) -> Vec<(String, Resolution, Option<NodeId>)> {
         let search = self.search_path(info, path);
         let flavour = self.flavour(info);
         info.needed
             .iter()
-            .map(|name| (name.clone(), self.find(info, path, name, flavour, &search)))
+            .map(|name| {
+                let (r, node) = self.find(info, path, name, flavour, &search);
+                (name.clone(), r, node)
+            })
             .collect()
     }
 
@@ -171,10 +182,13 @@ impl<'a> Loader<'a> {
         name: &str,
         flavour: Flavour,
         search: &[String],
-    ) -> Resolution {
+    ) -> (Resolution, Option<NodeId>) {
         if flavour == Flavour::Musl && musl_builtin(name) {
             if let Some(loader) = &self.musl_loader {
-                return Resolution::Found(loader.clone());
+                return (
+                    Resolution::Found(loader.clone()),
+                    resolve(self.image, loader),
+                );
             }
         }
         let origin = origin(path);
@@ -186,14 +200,14 @@ impl<'a> Loader<'a> {
             } else {
                 format!("{origin}/{name}")
             };
-            resolve(self.image, p.as_bytes()).map(|_| Resolution::Found(p.into_bytes()))
+            resolve(self.image, p.as_bytes()).map(|n| (Resolution::Found(p.into_bytes()), n))
         } else {
             search.iter().find_map(|dir| {
                 let node = self.lookup(dir, name)?;
                 // The loader skips a library built for another class or machine.
                 match elf_at(self.image, node) {
                     Some(lib) if lib.class != info.class || lib.machine != info.machine => None,
-                    _ => Some(found_at(dir, name)),
+                    _ => Some((found_at(dir, name), node)),
                 }
             })
         };
@@ -206,16 +220,14 @@ impl<'a> Loader<'a> {
             if info.interpreter.is_some() || name.contains('/') {
                 return None;
             }
-            self.lookup(&origin, name)?;
-            Some(found_at(&origin, name))
+            let node = self.lookup(&origin, name)?;
+            Some((found_at(&origin, name), node))
         };
-        found
-            .or_else(sibling)
-            .unwrap_or(if injected_at_run_time(name) {
-                Resolution::Injected
-            } else {
-                Resolution::Missing
-            })
+        match found.or_else(sibling) {
+            Some((r, node)) => (r, Some(node)),
+            None if injected_at_run_time(name) => (Resolution::Injected, None),
+            None => (Resolution::Missing, None),
+        }
     }
 
     /// What `dir/name` is in the image, each directory walked once and each name looked up

@@ -20,9 +20,11 @@ mod glibc_too_new;
 mod glibcxx_too_new;
 mod headers;
 mod interpreter_missing;
+mod missing_symbol;
 mod musl_in_glibc_image;
 mod pip_cache;
 pub mod projection;
+mod relr_unsupported;
 mod runs_as_root;
 mod secret_file;
 mod setuid;
@@ -138,6 +140,8 @@ pub const RULES: &[Rule] = &[
     glibcxx_too_new::RULE,
     interpreter_missing::RULE,
     unresolved_library::RULE,
+    missing_symbol::RULE,
+    relr_unsupported::RULE,
     abi_mismatch::RULE,
     wheel_tag_mismatch::RULE,
     secret_file::RULE,

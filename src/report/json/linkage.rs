@@ -133,8 +133,16 @@ pub struct JsonElf {
     pub soname: Option<String>,
     pub libc: JsonLibcFamily,
     pub needed: Vec<String>,
-    /// NEEDED names no search path finds.
+    /// NEEDED names no search path finds (musl's own names, `libc.so.6` and the rest, are
+    /// musl itself under musl's loader).
     pub unresolved: Vec<String>,
+    /// Some symbols (at most 8) it needs that nothing the loader would load defines: musl's
+    /// `symbol not found`, glibc's `undefined symbol`.
+    #[serde(default)]
+    pub missing_symbols: Vec<String>,
+    /// Uses packed relative relocations (DT_RELR): glibc 2.36 and musl 1.2.4 or newer only.
+    #[serde(default)]
+    pub uses_relr: bool,
     /// NEEDED name -> the path it resolves to (null when missing, "injected" for GPU drivers).
     pub resolved: BTreeMap<String, Option<String>>,
     pub rpath: Vec<String>,
@@ -169,6 +177,8 @@ impl From<(&Report, &ElfFacts)> for JsonElf {
             libc: e.libc.into(),
             needed: e.info.needed.clone(),
             unresolved: e.unresolved().map(str::to_string).collect(),
+            missing_symbols: e.missing_symbols.iter().map(|m| m.name.clone()).collect(),
+            uses_relr: e.info.uses_relr,
             resolved: e
                 .needed
                 .iter()
