@@ -55,9 +55,7 @@ fn elf(interpreter: Option<&str>, rpath: &[&str], runpath: &[&str], needed: &[&s
 }
 
 const LD_LINUX_X86_64: Option<&str> = Some("/lib64/ld-linux-x86-64.so.2");
-fn musl_loader() -> Option<&'static str> {
-    Some("/lib/ld-musl-x86_64.so.1")
-}
+const ALPINE_LOADER: &str = "/lib/ld-musl-x86_64.so.1";
 
 /// Where the loader finds each name: a path (without the leading `/`), or "missing".
 fn resolved(report: &Report, info: &ElfInfo, path: &str) -> Vec<String> {
@@ -204,7 +202,7 @@ fn musl_answers_its_names_itself_and_reads_its_path_file() {
     assert_eq!(resolved(&report, &info, "app/x.so"), [loader; 5]);
     // The path file replaces the defaults; `$LIB` is glibc's only.
     let info = elf(
-        musl_loader(),
+        Some(ALPINE_LOADER),
         &[],
         &["/opt/$LIB"],
         &["libz.so.1", "libmulti.so", "libdefault.so", "libgcc_s.so.1"],
@@ -214,12 +212,17 @@ fn musl_answers_its_names_itself_and_reads_its_path_file() {
         ["opt/musl/libz.so.1", "missing", "missing", "missing"]
     );
     // musl takes the RUNPATH, or else the RPATH.
-    let info = elf(musl_loader(), &["/app/rp"], &["/app/lib"], &["libr.so"]);
+    let info = elf(
+        Some(ALPINE_LOADER),
+        &["/app/rp"],
+        &["/app/lib"],
+        &["libr.so"],
+    );
     assert_eq!(
         resolved(&report, &info, "app/bin/prog"),
         ["app/lib/libr.so"]
     );
-    let info = elf(musl_loader(), &["$ORIGIN/../rp"], &[], &["libr.so"]);
+    let info = elf(Some(ALPINE_LOADER), &["$ORIGIN/../rp"], &[], &["libr.so"]);
     assert_eq!(resolved(&report, &info, "app/bin/prog"), ["app/rp/libr.so"]);
 }
 

@@ -163,11 +163,9 @@ impl Linkage {
     }
 }
 
-/// The files whose contents the linkage analysis reads (their path is relative to `/`).
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    if size > 8 << 20 {
-        return false;
-    }
+/// The files whose contents the linkage analysis reads (their path is relative to `/`). Their
+/// size is the `file-content` limit's to judge: over it, a diagnostic says the file was not read.
+pub fn wants_content(path: &[u8], _size: u64) -> bool {
     let (dir, name) = split_last(path);
     matches!(
         path,
