@@ -9,7 +9,8 @@
 # download a Rust toolchain, so this machine's (rustc, cargo, rustfmt, clippy, cargo-nextest)
 # is mounted read-only, with the CA bundle this machine's HTTPS needs. The container shares
 # this machine's network and Docker daemon, as the tests' Docker daemon and registries meet on
-# 127.0.0.1. Needs root (debootstrap; CAP_SYS_ADMIN in the container for Podman's service).
+# 127.0.0.1; and this machine's /tmp, since a test's temporary directory given to `docker run -v`
+# is a path the daemon looks up on this machine. Needs root (debootstrap; CAP_SYS_ADMIN in the container for Podman's service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=pydive-fresh-debian:bookworm
@@ -54,6 +55,7 @@ docker run --rm --network host --cap-add SYS_ADMIN \
   -v "$(command -v cargo-nextest):/usr/local/bin/cargo-nextest:ro" \
   -v "$ca:/opt/host-ca.crt:ro" \
   -v "$clone:/src" \
+  -v /tmp:/tmp \
   -e CI="${CI:-}" \
   -e SSL_CERT_FILE=/opt/host-ca.crt -e PIP_CERT=/opt/host-ca.crt -e CARGO_HTTP_CAINFO=/opt/host-ca.crt \
   "$image" /bin/bash -c "$setup && cd $dir && \

@@ -6,29 +6,31 @@ use crate::analysis::Category;
 pub const RULE: Rule = Rule {
     id: "wheels",
     severity: Severity::Warning,
-    summary: "`.whl` files stay on disk (not Debian's own)",
-    why: "Once installed, a wheel is a second copy of the package. Debian's own `/usr/share/python-wheels` are exempt: `python3 -m venv` needs them.",
+    summary: "`.whl` files stay on disk (not Debian's own, nor ensurepip's)",
+    why: "Once installed, a wheel is a second copy of the package. Debian's own `/usr/share/python-wheels` and the interpreter's `ensurepip/_bundled` are exempt: `python3 -m venv` needs them.",
     fix: "Install straight from the wheels and delete them in the same `RUN`. A multi-stage build that copies its wheels into the final stage (`COPY --from=build /wheels /wheels`, then `pip install --find-links /wheels`) mounts them instead (`RUN --mount=type=bind,from=build,source=/wheels,target=/wheels pip install --no-index --find-links /wheels ...`), so they never land in a layer.",
     check,
 };
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
-    // Debian's own wheels are needed by venv; wheels inside a package manager's cache are
-    // the cache finding's business.
+    // Debian's own wheels and ensurepip's (a Python built from source, as in the official
+    // images) are needed by venv; wheels inside a package manager's cache are the cache
+    // finding's business.
     let in_cache = |node| {
         let set = ctx.facts.categories.of(node);
         [Category::PipCache, Category::UvCache, Category::PoetryCache]
             .iter()
             .any(|c| set.contains(*c))
     };
-    let debian_wheels = |node| {
-        !ctx.image
-            .tree
-            .path(node)
-            .starts_with(b"usr/share/python-wheels/")
+    let left_over = |node| {
+        let path = ctx.image.tree.path(node);
+        !path.starts_with(b"usr/share/python-wheels/")
+            && !path
+                .windows(b"/ensurepip/_bundled/".len())
+                .any(|w| w == b"/ensurepip/_bundled/")
             && !in_cache(node)
     };
-    ctx.category_by_layer(Category::Wheels, debian_wheels)
+    ctx.category_by_layer(Category::Wheels, left_over)
         .into_iter()
         .filter(|(_, bytes, _)| *bytes > 0)
         .map(|(layer, bytes, members)| {
