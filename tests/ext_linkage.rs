@@ -1,7 +1,8 @@
 //! Will it load? The linkage audit on images whose ELF files need more than `cc` to build:
 //! musl libraries and programs (musl-gcc, and its loader copied from this machine), a library
 //! that needs a newer glibc (zig, for a chosen glibc version) and an aarch64 wheel (an aarch64
-//! cross compiler). Needs musl-tools, gcc-aarch64-linux-gnu and zig (PyPI's `ziglang`).
+//! cross compiler), and real manylinux wheels from PyPI in an Alpine-like image. Needs
+//! musl-tools, gcc-aarch64-linux-gnu, zig (PyPI's `ziglang`) and pip with PyPI.
 
 mod common;
 
@@ -560,4 +561,121 @@ fn runs_file(path: &str) -> Result<(), String> {
         .exists()
         .then_some(())
         .ok_or_else(|| format!("{path} is not on this machine (Debian's musl package)"))
+}
+
+/// Issue 16 on real wheels: manylinux wheels from PyPI (PyYAML, whose `_yaml` calls glibc's
+/// `__strdup`; MarkupSafe and msgpack, which need only what musl has) in the Alpine-like image.
+/// Each extension's missing symbols are those musl's loader names when it loads the same file
+/// here, less the `Py*` API the interpreter provides. Downloaded once with pip, cached under
+/// `target/test-downloads/wheels-linkage`.
+#[test]
+fn real_manylinux_wheels_in_an_alpine_like_image_match_musls_loader() {
+    let Some(()) = need("musl-gcc", toolchain(MUSL)) else {
+        return;
+    };
+    let Some(()) = need(
+        "pip",
+        common::services::runs(&["python3", "-m", "pip", "--version"]),
+    ) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-downloads/wheels-linkage");
+    std::fs::create_dir_all(&dir).unwrap();
+    let specs = ["PyYAML==6.0.2", "MarkupSafe==3.0.2", "msgpack==1.1.0"];
+    let have = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "whl"))
+        .count();
+    if have < specs.len() {
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--only-binary=:all:",
+                "--no-deps",
+            ])
+            .args([
+                "--platform",
+                "manylinux2014_x86_64",
+                "--python-version",
+                "3.11",
+                "-d",
+            ])
+            .arg(&dir)
+            .args(specs)
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip download {specs:?}");
+    }
+    // The extension modules, by their path inside the wheel.
+    let listing = Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zipfile, pathlib\nout = pathlib.Path(sys.argv[1]) / 'unpacked'\nfor w in sorted(pathlib.Path(sys.argv[1]).glob('*.whl')):\n    z = zipfile.ZipFile(w)\n    for n in z.namelist():\n        if n.endswith('.so') or '.so.' in n:\n            z.extract(n, out)\n            print(n)\n")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(listing.status.success());
+    let names: Vec<String> = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("yaml/_yaml")),
+        "{names:?}"
+    );
+    let unpacked = dir.join("unpacked");
+    let image = Image::new(vec![
+        musl_base(),
+        Layer::new(
+            "COPY site-packages",
+            names
+                .iter()
+                .map(|n| {
+                    Entry::exec(
+                        format!("{SITE}/{n}"),
+                        std::fs::read(unpacked.join(n)).unwrap(),
+                    )
+                })
+                .collect(),
+        ),
+    ]);
+    let report = json_for(&image);
+    let mut failing = Vec::new();
+    for n in &names {
+        let facts = elf(&report, &format!("/{SITE}/{n}"));
+        let (_, symbols, libraries) = musl_verdict(&unpacked.join(n));
+        let from_python = |s: &String| s.starts_with("Py") || s.starts_with("_Py");
+        let symbols: Vec<String> = symbols.into_iter().filter(|s| !from_python(s)).collect();
+        let judged = strings(&facts["missing_symbols"]);
+        assert_eq!(judged, symbols, "{n}: {facts:#}");
+        assert_eq!(strings(&facts["unresolved"]), libraries, "{n}");
+        if !symbols.is_empty() || !libraries.is_empty() {
+            failing.push(n.clone());
+        }
+    }
+    assert!(
+        failing.iter().any(|n| n.starts_with("yaml/_yaml")),
+        "{failing:?}"
+    );
+    // What fails is reported, quoting musl; what loads is not.
+    let reported: Vec<String> = findings(&report, "glibc-in-musl-image")
+        .iter()
+        .flat_map(|f| {
+            f["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+        })
+        .collect();
+    let mut expected: Vec<String> = failing.iter().map(|n| format!("/{SITE}/{n}")).collect();
+    expected.sort();
+    let mut reported = reported;
+    reported.sort();
+    assert_eq!(reported, expected);
 }
