@@ -1,8 +1,8 @@
 //! Will it load? The linkage audit on images whose ELF files need more than `cc` to build:
 //! musl libraries and programs (musl-gcc, and its loader copied from this machine), a library
 //! that needs a newer glibc (zig, for a chosen glibc version) and an aarch64 wheel (an aarch64
-//! cross compiler), and real manylinux wheels from PyPI in an Alpine-like image. Needs
-//! musl-tools, gcc-aarch64-linux-gnu, zig (PyPI's `ziglang`) and pip with PyPI.
+//! cross compiler), and real manylinux wheels from PyPI in an Alpine-like image.
+//! Needs musl-tools, gcc-aarch64-linux-gnu, zig (PyPI's `ziglang`) and pip with PyPI.
 
 mod common;
 
