@@ -15,7 +15,9 @@ use crate::findings::Severity;
 use crate::report::Report;
 
 /// The header's lines, one fact group each; the layout gives it `layout::HEADER_LINES` rows.
-pub fn lines(report: &Report, theme: Theme) -> Vec<Line<'static>> {
+/// The second line ends with the `? keys` hint, which a narrow screen keeps by shortening the
+/// base to its flavour.
+pub fn lines(report: &Report, theme: Theme, width: u16) -> Vec<Line<'static>> {
     let image = &report.image;
     let facts = &report.facts;
     let mut platform = format!("{}/{}", image.os, image.architecture);
@@ -63,15 +65,28 @@ pub fn lines(report: &Report, theme: Theme) -> Vec<Line<'static>> {
     }
     // The base last: on a narrow screen the findings' counts matter more.
     second.push(label("  base "));
-    second.push(Span::raw(base(report)));
-    let help = keys::hint(&[Action::ToggleHelp]);
-    second.push(Span::styled(format!("   {help} keys"), theme.dim()));
+    let help = Span::styled(
+        format!("   {} keys", keys::hint(&[Action::ToggleHelp])),
+        theme.dim(),
+    );
+    let full = base(report);
+    let used: usize = second.iter().map(Span::width).sum::<usize>() + help.width();
+    let base = if used + full.chars().count() > usize::from(width) {
+        report.facts.base.flavour.name().to_string()
+    } else {
+        full
+    };
+    second.push(Span::raw(base));
+    second.push(help);
     vec![first, Line::from(second)]
 }
 
 pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: state.color };
-    for (line, y) in lines(report, theme).into_iter().zip(area.y..area.bottom()) {
+    for (line, y) in lines(report, theme, area.width)
+        .into_iter()
+        .zip(area.y..area.bottom())
+    {
         line.render(
             Rect {
                 y,

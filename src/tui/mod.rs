@@ -90,8 +90,12 @@ pub fn draw(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) {
     if !a.wide {
         // The panes that do not fit are hidden; say so on the frame of the one shown.
         if let Some(main) = a.tree.or(a.side).or(a.details) {
-            if main.width > 60 {
-                let note = " more panes: Tab ";
+            let note = " more panes: Tab ";
+            let start = main.right().saturating_sub(2 + theme::width(note) as u16);
+            // Only where the frame is bare: a long title keeps its words.
+            let bare = (start.saturating_sub(1)..main.right() - 1)
+                .all(|x| buf[(x, main.y)].symbol().chars().all(|c| "─━═".contains(c)));
+            if main.width > 60 && bare {
                 let dim = Theme { color: state.color }.dim();
                 put_right(buf, main.right() - 2, main.y, note, dim);
             }
