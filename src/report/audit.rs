@@ -103,6 +103,9 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = projection(report) {
         writeln!(out, "{line}")?;
     }
+    if let Some(line) = super::unreadable_elf_line(&report.image) {
+        writeln!(out, "{line}")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
         return Ok(());
@@ -151,6 +154,9 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(out, "{}\n", platform(report))?;
     if let Some(line) = projection(report) {
+        writeln!(out, "**{line}**\n")?;
+    }
+    if let Some(line) = super::unreadable_elf_line(&report.image) {
         writeln!(out, "**{line}**\n")?;
     }
     writeln!(out, "{}", super::charts::markdown(report))?;
