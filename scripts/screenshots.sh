@@ -63,12 +63,12 @@ terminal_shot() {
 
 # The explorer on the demo image, on the layer that installs the Python packages.
 explorer() {
-  terminal_shot explorer 120 36 "$pydive demo" ']' ']'
+  terminal_shot explorer 120 36 "$pydive demo" ']' ']' ']' ']' ']'
 }
 
 # The explorer's treemap of the whole image as of the last layer.
 explorer_treemap() {
-  terminal_shot explorer-treemap 120 36 "$pydive demo" ']' ']' ']' ']' m t
+  terminal_shot explorer-treemap 120 36 "$pydive demo" ']' ']' ']' ']' ']' ']' ']' m t
 }
 
 # page_shot NAME HTML: a 1280x800 screenshot of the top of a page, as a reader first sees it.

@@ -65,7 +65,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 CiFormat::Markdown => report::ci::write_markdown(&ci, out),
                 CiFormat::Json => report::json::write_value(&ci, out),
                 CiFormat::Junit => report::ci::write_junit(&ci, out),
-                CiFormat::Sarif => report::ci::write_sarif(&ci, out),
+                CiFormat::Sarif => report::sarif::write_ci(&ci, out),
                 CiFormat::Gitlab => report::ci::write_gitlab(&ci, out),
             })?;
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::findings::Severity;
 use crate::limits::Limits;
-use crate::report::Format;
+use crate::report::{AuditFormat, Format};
 use crate::source::cache::{self, CacheConfig};
 use crate::source::{Credentials, FetchOptions, Password, Platform, PullPolicy, Transport};
 
@@ -51,7 +51,7 @@ enum Sub {
     Audit {
         image: String,
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: AuditFormat,
         /// The lowest severity that fails the audit.
         #[arg(long, value_enum, default_value = "error")]
         fail_on: FailOn,
@@ -331,7 +331,7 @@ pub enum Command {
     },
     Audit {
         source: Transport,
-        format: Format,
+        format: AuditFormat,
         fail_on: FailOn,
         output: Option<PathBuf>,
         read: ReadConfig,

@@ -566,27 +566,9 @@ fn sarif_schema() -> PathBuf {
         })
 }
 
-#[test]
-fn sarif_validates_against_the_sarif_2_1_0_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let (old, new) = (
-        write(&App::base()),
-        write(&App {
-            build_essential: true,
-            ..pip_cache()
-        }),
-    );
-    std::fs::write(
-        dir.path().join(".pydive.toml"),
-        "max-growth = \"5%\"\n[[ignore]]\nrule = \"headers\"\nreason = \"needed by the JIT\"\n",
-    )
-    .unwrap();
-    let out = ci(
-        dir.path(),
-        &[arg(&new), "--baseline", arg(&old), "--format", "sarif"],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+/// SARIF output, parsed and validated against the SARIF 2.1.0 schema.
+fn valid_sarif(stdout: &[u8]) -> Value {
+    let sarif: Value = serde_json::from_slice(stdout).unwrap();
     let mut schema: Value =
         serde_json::from_str(&std::fs::read_to_string(sarif_schema()).unwrap()).unwrap();
     assert_eq!(
@@ -607,7 +589,30 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+    sarif
+}
 
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (
+        write(&App::base()),
+        write(&App {
+            build_essential: true,
+            ..pip_cache()
+        }),
+    );
+    std::fs::write(
+        dir.path().join(".pydive.toml"),
+        "max-growth = \"5%\"\n[[ignore]]\nrule = \"headers\"\nreason = \"needed by the JIT\"\n",
+    )
+    .unwrap();
+    let out = ci(
+        dir.path(),
+        &[arg(&new), "--baseline", arg(&old), "--format", "sarif"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let sarif = valid_sarif(&out.stdout);
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     let pip = rules.iter().find(|r| r["id"] == "pip-cache").unwrap();
@@ -643,6 +648,70 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
         let i = r["ruleIndex"].as_i64().unwrap();
         assert_eq!(rules[i as usize]["id"], r["ruleId"]);
     }
+}
+
+/// `pydive audit --format sarif`: the same SARIF as the gate's, with every finding and no gate
+/// rule; each rule's help is what `pydive explain RULE` prints.
+#[test]
+fn audit_sarif_validates_and_carries_the_explain_text() {
+    let image = write(&App {
+        build_essential: true,
+        ..pip_cache()
+    });
+    let out = pydive()
+        .args([
+            "audit",
+            arg(&image),
+            "--format",
+            "sarif",
+            "--fail-on",
+            "warning",
+        ])
+        .output()
+        .unwrap();
+    // The exit code is the audit's, whatever the format.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sarif = valid_sarif(&out.stdout);
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+
+    let report = pydive()
+        .args(["report", arg(&image), "--format", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.len() >= 5, "{findings:#?}");
+    let ids = |v: &[Value], key: &str| {
+        let mut ids: Vec<String> = v
+            .iter()
+            .map(|f| f[key].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(results, "ruleId"), ids(findings, "rule"));
+    assert!(results.iter().all(|r| r.get("suppressions").is_none()));
+    for r in results {
+        let i = r["ruleIndex"].as_i64().unwrap();
+        assert_eq!(rules[i as usize]["id"], r["ruleId"]);
+    }
+
+    let pip = rules.iter().find(|r| r["id"] == "pip-cache").unwrap();
+    let explain = pydive().args(["explain", "pip-cache"]).output().unwrap();
+    assert_eq!(
+        pip["help"]["text"].as_str().unwrap(),
+        String::from_utf8(explain.stdout).unwrap().trim_end()
+    );
+    // Cargo.toml names no repository, so there is no page to link to: the help text says it all.
+    assert_eq!(env!("CARGO_PKG_REPOSITORY"), "");
+    assert!(rules.iter().all(|r| r.get("helpUri").is_none()));
 }
 
 #[test]

@@ -322,7 +322,8 @@ fn large_elf_files_in_plain_gzip_and_zstd_layers() {
         }
         assert_eq!(pydive::report::unreadable_elf(&report.image), 0);
         let mut audit = Vec::new();
-        pydive::report::write_audit(&report, pydive::report::Format::Text, &mut audit).unwrap();
+        pydive::report::write_audit(&report, pydive::report::AuditFormat::Text, &mut audit)
+            .unwrap();
         assert!(!String::from_utf8_lossy(&audit).contains("could not be read"));
     }
 }

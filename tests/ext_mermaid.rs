@@ -66,7 +66,7 @@ fn mermaid_js() -> Result<PathBuf, String> {
 fn markdown(report: &Report, audit: bool) -> String {
     let mut out = Vec::new();
     if audit {
-        report::write_audit(report, Format::Markdown, &mut out).unwrap();
+        report::write_audit(report, report::AuditFormat::Markdown, &mut out).unwrap();
     } else {
         report::write(report, Format::Markdown, &mut out).unwrap();
     }

@@ -911,3 +911,53 @@ fn a_pod_list_names_the_images_a_cluster_runs() {
     ));
     assert_eq!(code, 2);
 }
+
+/// A catalog longer than the registry's page: the registry caps its pages at 3 repositories
+/// (`catalog.maxentries`), refuses pydive's `?n=1000` with HTTP 400, and says where the next
+/// page is in a `Link: <...>; rel="next"` header; the scan asks again at the registry's own
+/// page size and follows the pages to every repository, and each one's tags.
+#[test]
+fn a_catalog_of_several_pages_is_read_to_its_end() {
+    let Some(registry) = need("docker-registry", Registry::start_with_catalog_pages_of(3)) else {
+        return;
+    };
+    let pusher = Pusher {
+        port: registry.port,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let host = registry.address();
+    let mut pushed = BTreeSet::new();
+    for k in 0..8 {
+        let layout = dir.path().join(format!("app{k}"));
+        app(k).write_oci_dir(&layout).unwrap();
+        let repo = format!("page/svc-{k}");
+        for tag in ["v1", "v2"] {
+            pusher.push_layout(&layout, &repo, tag);
+            pushed.insert(format!("docker://{host}/{repo}:{tag}"));
+        }
+    }
+    // The registry refuses a page larger than its own (pydive asks for 1000), and without `n`
+    // answers three repositories and a link to the next page.
+    let (status, _, _) = common::fleet::http(registry.port, "GET", "/v2/_catalog?n=1000", &[], &[]);
+    assert_eq!(status, 400);
+    let (status, headers, body) =
+        common::fleet::http(registry.port, "GET", "/v2/_catalog", &[], &[]);
+    assert_eq!(status, 200);
+    let first: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        first["repositories"].as_array().unwrap().len(),
+        3,
+        "{first}"
+    );
+    let link = headers.get("link").map(String::as_str).unwrap_or_default();
+    assert!(link.contains("rel=\"next\""), "{headers:?}");
+
+    let out = dir.path().join("out");
+    let (code, err) = run(scan(
+        &["-o", out.to_str().unwrap(), &format!("registry:{host}")],
+        &[],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let r = rows(&out);
+    assert_eq!(references_of(&r), pushed);
+}

@@ -179,16 +179,17 @@ fn explore_a_layer_filter_and_quit() {
     let Some(t) = Tmux::start("explore") else {
         return;
     };
-    let first = t.wait_for("the first frame", |s| s.contains("Layers 0/4"));
+    let first = t.wait_for("the first frame", |s| s.contains("Layers 0/7"));
     assert!(first.contains("Files · layer 0 changes"), "{first}");
     assert!(t.alternate_screen());
 
-    // Into layer 2 (pip install), then its files.
-    t.keys(&["j", "j"]);
-    t.wait_for("layer 2", |s| s.contains("Layers 2/4"));
+    // Into layer 5 (pip install, after the four of the base and build-essential), then its
+    // files.
+    t.keys(&["j", "j", "j", "j", "j"]);
+    t.wait_for("layer 5", |s| s.contains("Layers 5/7"));
     t.keys(&["Enter"]);
-    let files = t.wait_for("layer 2's files", |s| {
-        s.contains("Files · layer 2 changes") && s.contains("3f9c2e.body")
+    let files = t.wait_for("layer 5's files", |s| {
+        s.contains("Files · layer 5 changes") && s.contains("3f9c2e.body")
     });
     assert!(files.contains("pip-cache"), "{files}");
     assert!(
@@ -218,7 +219,7 @@ fn ctrl_c_quits_and_restores_the_terminal() {
     let Some(t) = Tmux::start("ctrl-c") else {
         return;
     };
-    t.wait_for("the first frame", |s| s.contains("Layers 0/4"));
+    t.wait_for("the first frame", |s| s.contains("Layers 0/7"));
     t.keys(&["/"]);
     t.type_text("abc");
     t.keys(&["C-c"]);
@@ -231,7 +232,7 @@ fn sigterm_restores_the_terminal() {
     let Some(t) = Tmux::start("sigterm") else {
         return;
     };
-    t.wait_for("the first frame", |s| s.contains("Layers 0/4"));
+    t.wait_for("the first frame", |s| s.contains("Layers 0/7"));
     let pid = t.pid();
     let ok = Command::new("kill")
         .args(["-TERM", &pid])
@@ -283,7 +284,7 @@ fn closing_the_terminal_ends_the_explorer() {
     let Some(t) = Tmux::start("hangup") else {
         return;
     };
-    t.wait_for("the first frame", |s| s.contains("Layers 0/4"));
+    t.wait_for("the first frame", |s| s.contains("Layers 0/7"));
     let pid = t.pid();
     // The terminal goes away with its tmux server, as when a window is closed.
     assert!(t.tmux().arg("kill-server").status().unwrap().success());

@@ -310,6 +310,24 @@ fn the_shipped_demo_image_is_current_and_shows_every_category() {
         report["waste"]["overwritten_bytes"].as_u64().unwrap() > 0,
         "an overwrite"
     );
+    // A python:3.11-slim-like base: a shell, Debian's os-release, dpkg's database, and Python
+    // built into /usr/local, up to the base's `CMD ["python3"]`.
+    let base = &report["base"];
+    assert_eq!(base["flavour"], "slim", "{base:#}");
+    assert_eq!(base["os_id"], "debian");
+    assert_eq!(base["last_step"], r#"CMD ["python3"]"#);
+    assert_eq!(base["python"]["built_from_source"], true);
+    let os = &report["os_packages"];
+    assert_eq!(os["manager"], "dpkg");
+    let names: Vec<&str> = os["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in ["libc6", "dash", "gcc-12", "build-essential"] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
 }
 
 #[test]

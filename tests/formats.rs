@@ -75,6 +75,13 @@ fn snapshot(outputs: Vec<(&str, String)>) {
 fn report_and_audit_formats() {
     let i = images();
     let new = i.new.path.to_str().unwrap();
+    let audit_text = run(&i, &["audit", new, "--fail-on", "never"]);
+    // runs-as-root is about no bytes: no "(0 B)" that reads as a measurement.
+    let root = audit_text
+        .lines()
+        .find(|l| l.contains("[runs-as-root"))
+        .expect("runs-as-root in the audit");
+    assert!(!root.contains(" B)"), "{root}");
     snapshot(vec![
         ("report_text", run(&i, &["report", new])),
         ("report_json", run(&i, &["report", new, "--format", "json"])),
@@ -82,12 +89,19 @@ fn report_and_audit_formats() {
             "report_markdown",
             run(&i, &["report", new, "--format", "markdown"]),
         ),
-        ("audit_text", run(&i, &["audit", new, "--fail-on", "never"])),
+        ("audit_text", audit_text),
         (
             "audit_markdown",
             run(
                 &i,
                 &["audit", new, "--fail-on", "never", "--format", "markdown"],
+            ),
+        ),
+        (
+            "audit_sarif",
+            run(
+                &i,
+                &["audit", new, "--fail-on", "never", "--format", "sarif"],
             ),
         ),
     ]);

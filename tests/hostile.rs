@@ -1,9 +1,10 @@
 //! Hostile input: images made by an attacker rather than a build. Damaged images, byte by
 //! byte: whatever the damage, reading either succeeds or returns an error; it never panics (the
 //! damage is pseudo-random but seeded, so a failure reproduces). Crafted images: each case
-//! builds its input itself and checks that pydive reads nothing outside the image, spends time
-//! and memory in proportion to the input's size (measured here, in the test process, with
-//! generous bounds), and prints nothing a terminal would act on.
+//! builds its input itself and checks that pydive reads nothing outside the image, stops at the
+//! limit that names the cost (the error or diagnostic says which), keeps its heap within a
+//! generous bound measured in the test process, never hangs (a minute-long safety net, not a
+//! timing), and prints nothing a terminal would act on.
 
 #[path = "common/budget.rs"]
 mod budget;
@@ -833,7 +834,7 @@ fn fake_registry(behaviour: Behaviour) -> (tempfile::TempDir, FakeRegistry) {
     (dir, registry)
 }
 
-/// Short waits, so that the test sees each limit act within its budget.
+/// Short waits, so that each limit acts, and says so, long before the hang safety net.
 fn impatient() -> pydive::cli::ReadConfig {
     let mut read = common::read_config();
     read.limits.connect_timeout = std::time::Duration::from_secs(2);

@@ -176,3 +176,169 @@ fn a_shard_that_cannot_be_done_exits_with_2_and_says_why() {
         "bad.txt:1",
     );
 }
+
+/// A pip cache whose file is also stored again elsewhere: the `pip-cache` and `duplicates`
+/// findings both claim its bytes, which the merged tables count once (the report's
+/// projection), per image-platform and per layer.
+#[test]
+fn overlapping_findings_are_reclaimable_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = Image::new(vec![
+        Layer::new("ADD base.tar /", vec![Entry::dir("usr")]),
+        Layer::new(
+            "RUN pip install . && cp -r /root/.cache/pip /opt/pip-copy",
+            vec![
+                // The copy first: the cache's file is then the extra copy.
+                Entry::dir("opt"),
+                Entry::dir("opt/pip-copy"),
+                Entry::file_len("opt/pip-copy/blob", 1_500_000, 7),
+                Entry::dir("root"),
+                Entry::dir("root/.cache"),
+                Entry::dir("root/.cache/pip"),
+                Entry::file_len("root/.cache/pip/blob", 1_500_000, 7),
+            ],
+        ),
+    ]);
+    let layout = dir.path().join("oci");
+    image.write_oci_dir(&layout).unwrap();
+    let list = dir.path().join("images.txt");
+    std::fs::write(&list, format!("oci:{}\n", layout.display())).unwrap();
+    let out = dir.path().join("out");
+    let merged = dir.path().join("merged");
+    for args in [
+        vec![
+            "scan",
+            "--quiet",
+            "-o",
+            out.to_str().unwrap(),
+            list.to_str().unwrap(),
+        ],
+        vec![
+            "scan",
+            "merge",
+            out.to_str().unwrap(),
+            "-o",
+            merged.to_str().unwrap(),
+        ],
+    ] {
+        let result = pydive().args(&args).output().unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    let findings = lines(&merged.join("findings.jsonl"));
+    let claimed: u64 = findings
+        .iter()
+        .filter(|f| f["reclaimable"] == true)
+        .map(|f| f["bytes"].as_u64().unwrap())
+        .sum();
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"pip-cache") && rules.contains(&"duplicates"),
+        "{rules:?}"
+    );
+    // Both findings claim the cache's 1.5 MB: 3 MB claimed, 1.5 MB to reclaim.
+    assert_eq!(claimed, 3_000_000, "{findings:#?}");
+    let platforms = lines(&merged.join("platforms.jsonl"));
+    let reclaimable = platforms[0]["reclaimable_bytes"].as_u64().unwrap();
+    assert_eq!(reclaimable, 1_500_000, "{platforms:#?}");
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(out.join(platforms[0]["report"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(reclaimable, report["projection"]["saved"].as_u64().unwrap());
+    let layers = lines(&merged.join("layers.jsonl"));
+    let app = layers
+        .iter()
+        .find(|l| {
+            l["created_by"]
+                .as_str()
+                .unwrap()
+                .starts_with("RUN pip install")
+        })
+        .unwrap();
+    assert_eq!(app["reclaimable_bytes"].as_u64().unwrap(), reclaimable);
+}
+
+/// packages.jsonl holds Python distributions and OS packages, told apart by `ecosystem`.
+#[test]
+fn packages_are_python_distributions_and_os_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("demo");
+    pydive::demo::image().write_oci_dir(&layout).unwrap();
+    let list = dir.path().join("images.txt");
+    std::fs::write(&list, format!("oci:{}\n", layout.display())).unwrap();
+    let out = dir.path().join("out");
+    let merged = dir.path().join("merged");
+    for args in [
+        vec![
+            "scan",
+            "--quiet",
+            "-o",
+            out.to_str().unwrap(),
+            list.to_str().unwrap(),
+        ],
+        vec![
+            "scan",
+            "merge",
+            out.to_str().unwrap(),
+            "-o",
+            merged.to_str().unwrap(),
+        ],
+    ] {
+        let result = pydive().args(&args).output().unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    let packages = lines(&merged.join("packages.jsonl"));
+    let find = |ecosystem: &str, name: &str| {
+        packages
+            .iter()
+            .find(|p| p["ecosystem"] == ecosystem && p["name"] == name)
+            .unwrap_or_else(|| panic!("no {ecosystem} {name} in {packages:#?}"))
+    };
+    let numpy = find("python", "numpy");
+    assert_eq!(numpy["version"], "1.26.4");
+    let gcc = find("dpkg", "gcc-12");
+    assert_eq!(gcc["version"], "12.2.0-14");
+    assert_eq!(gcc["installer"], "dpkg");
+    // Installed by the app's build-essential step, whose layer digest it names.
+    let layers = lines(&merged.join("layers.jsonl"));
+    let step = layers
+        .iter()
+        .find(|l| l["digest"] == gcc["layer_digest"])
+        .unwrap();
+    assert!(
+        step["created_by"]
+            .as_str()
+            .unwrap()
+            .contains("apt-get install -y build-essential"),
+        "{step}"
+    );
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(
+            out.join(
+                lines(&merged.join("platforms.jsonl"))[0]["report"]
+                    .as_str()
+                    .unwrap(),
+            ),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let os = report["os_packages"]["packages"].as_array().unwrap().len();
+    let python = report["python"]["distributions"].as_array().unwrap().len();
+    assert_eq!(packages.len(), os + python);
+    assert_eq!(
+        packages.iter().filter(|p| p["ecosystem"] == "dpkg").count(),
+        os
+    );
+}

@@ -129,14 +129,14 @@ fn the_first_screen_shows_the_first_layer_s_changes() {
 #[test]
 fn selecting_a_layer_drives_the_tree() {
     let mut s = state(160, 48);
-    run(&mut s, &[Action::Down, Action::Down]);
-    assert_eq!(s.layer, 2);
+    run(&mut s, &vec![Action::Down; 5]);
+    assert_eq!(s.layer, 5);
     let p = paths(&s);
     assert!(p.contains(&"/root/.cache/pip/http-v2/a/b/3f9c2e.body".to_string()));
     // Only this layer's changes, and the directories above them.
     assert!(!p.contains(&"/usr/bin/bash".to_string()));
     run(&mut s, &[Action::End]);
-    assert_eq!(s.layer, 4);
+    assert_eq!(s.layer, 7);
     run(&mut s, &[Action::Down, Action::Home]);
     assert_eq!(s.layer, 0);
     run(
@@ -170,6 +170,9 @@ fn directories_fold_and_unfold() {
     run(&mut s, &[Action::Activate]);
     assert_eq!(s.focus, Pane::Files);
     assert_eq!(s.subject, Subject::File);
+    // /bin is a symlink to usr/bin, as in Debian since bookworm.
+    assert_eq!(selected_path(&s), "/bin");
+    run(&mut s, &[Action::Down]);
     assert_eq!(selected_path(&s), "/etc");
     let all = s.tree.rows.len();
     run(&mut s, &[Action::Left]);
@@ -185,10 +188,10 @@ fn directories_fold_and_unfold() {
     run(&mut s, &[Action::CollapseAll]);
     assert_eq!(
         paths(&s),
-        ["/etc", "/lib", "/lib64", "/tmp", "/usr", "/var"]
+        ["/bin", "/etc", "/lib", "/lib64", "/tmp", "/usr", "/var"]
     );
     run(&mut s, &[Action::End, Action::Toggle]);
-    assert_eq!(paths(&s).len(), 7, "/var/lib is listed again");
+    assert_eq!(paths(&s).len(), 8, "/var/lib is listed again");
     run(&mut s, &[Action::ExpandAll]);
     assert_eq!(s.tree.rows.len(), all);
     assert_eq!(selected_path(&s), "/var", "the selection stays on its node");
@@ -197,7 +200,8 @@ fn directories_fold_and_unfold() {
 #[test]
 fn the_path_filter_is_incremental_and_keeps_the_last_valid_pattern() {
     let mut s = state(160, 48);
-    run(&mut s, &[Action::Down, Action::Down, Action::StartFilter]);
+    run(&mut s, &vec![Action::Down; 5]);
+    run(&mut s, &[Action::StartFilter]);
     assert_eq!(s.focus, Pane::Files);
     run(&mut s, &chars("nump"));
     let nump = paths(&s);
@@ -239,7 +243,14 @@ fn sort_by_size_and_minimum_size() {
     let mut s = state(160, 48);
     run(
         &mut s,
-        &[Action::Down, Action::Focus(Pane::Files), Action::ToggleSort],
+        &[
+            Action::Down,
+            Action::Down,
+            Action::Down,
+            Action::Down,
+            Action::Focus(Pane::Files),
+            Action::ToggleSort,
+        ],
     );
     assert_eq!(s.tree.sort, Sort::Size);
     // Largest first at the top level: /usr (the compilers) before /var.
@@ -256,7 +267,7 @@ fn sort_by_size_and_minimum_size() {
     // >= 1 MB: only big files and the directories above them.
     let report = demo();
     for row in &s.tree.rows {
-        let v = s.tree.node_view(report, 1, row.node);
+        let v = s.tree.node_view(report, 4, row.node);
         assert!(v.is_dir || v.bytes >= 1_000_000, "{v:?}");
     }
     assert!(paths(&s).contains(&"/usr/lib/gcc/x86_64-linux-gnu/12/cc1".to_string()));
@@ -281,7 +292,7 @@ fn enter_on_a_finding_goes_to_its_layer_and_file() {
         run(&mut s, &[Action::Down]);
     }
     run(&mut s, &[Action::Activate]);
-    assert_eq!((s.focus, s.layer), (Pane::Files, 2));
+    assert_eq!((s.focus, s.layer), (Pane::Files, 5));
     assert_eq!(
         selected_path(&s),
         "/root/.cache/pip/http-v2/a/b/3f9c2e.body"
@@ -315,7 +326,7 @@ fn packages_list_distributions_by_size_and_enter_shows_the_largest_file() {
         .collect();
     assert_eq!(order, ["numpy", "speedups"]);
     run(&mut s, &[Action::Focus(Pane::Packages), Action::Activate]);
-    assert_eq!((s.focus, s.layer), (Pane::Files, 2));
+    assert_eq!((s.focus, s.layer), (Pane::Files, 5));
     assert!(selected_path(&s).ends_with("numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so"));
     run(
         &mut s,
@@ -447,7 +458,8 @@ fn the_mouse_selects_and_scrolls_the_pane_under_it() {
             y: layers.y,
         }],
     );
-    assert_eq!((s.focus, s.layer), (Pane::Files, 4));
+    // Three rows a notch.
+    assert_eq!((s.focus, s.layer), (Pane::Files, 6));
     // Clicks outside any pane do nothing.
     run(&mut s, &[Action::Click { x: 0, y: 0 }]);
     assert_eq!(s.focus, Pane::Files);
@@ -531,10 +543,12 @@ fn update_never_panics_on_any_action_in_any_state() {
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
-/// The demo on layer 2 with the files focused and numpy's extension module selected.
-fn on_layer_two(w: u16, h: u16) -> ViewState {
+/// The demo on layer 5 (pip install) with the files focused and numpy's extension module
+/// selected.
+fn on_the_pip_layer(w: u16, h: u16) -> ViewState {
     let mut s = state(w, h);
-    run(&mut s, &[Action::Down, Action::Down, Action::Activate]);
+    run(&mut s, &vec![Action::Down; 5]);
+    run(&mut s, &[Action::Activate]);
     while !selected_path(&s).ends_with("_multiarray_umath.cpython-311-x86_64-linux-gnu.so") {
         let before = s.tree.cursor;
         run(&mut s, &[Action::Down]);
@@ -557,7 +571,7 @@ fn snapshot_header() {
 #[test]
 fn snapshot_layers_pane() {
     for (w, h) in SIZES {
-        let s = on_layer_two(w, h);
+        let s = on_the_pip_layer(w, h);
         let wide = w >= layout::WIDE_WIDTH;
         let out = pane(&s, |r, s, a, b| tui::layers::render(r, s, a, b, wide));
         snapshot!(format!("layers_{w}x{h}"), out);
@@ -567,7 +581,7 @@ fn snapshot_layers_pane() {
 #[test]
 fn snapshot_files_pane() {
     for (w, h) in SIZES {
-        let s = on_layer_two(w, h);
+        let s = on_the_pip_layer(w, h);
         snapshot!(format!("files_{w}x{h}"), pane(&s, tui::files::render));
         let mut s = state(w, h);
         run(
@@ -602,7 +616,7 @@ fn snapshot_packages_pane() {
 #[test]
 fn snapshot_details_pane() {
     for (w, h) in SIZES {
-        let mut s = on_layer_two(w, h);
+        let mut s = on_the_pip_layer(w, h);
         snapshot!(
             format!("details_file_{w}x{h}"),
             pane(&s, tui::details::render)
@@ -622,7 +636,7 @@ fn snapshot_details_pane() {
 fn snapshot_whole_screen() {
     for (w, h) in SIZES {
         snapshot!(format!("screen_first_{w}x{h}"), screen(&state(w, h)));
-        let mut s = on_layer_two(w, h);
+        let mut s = on_the_pip_layer(w, h);
         snapshot!(format!("screen_layer_two_{w}x{h}"), screen(&s));
         run(&mut s, &[Action::StartFilter]);
         run(&mut s, &chars("numpy"));
@@ -663,7 +677,7 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("pydive demo image\n"), "{text}");
-    assert!(text.contains("Findings (12)"));
+    assert!(text.contains("Findings (13)"));
     let out = common::pydive()
         .args(["demo", "--format", "json"])
         .output()
@@ -679,7 +693,7 @@ fn without_a_terminal_the_explorer_prints_the_text_report() {
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()
-            .contains("Findings (12)")
+            .contains("Findings (13)")
     );
 }
 

@@ -1,8 +1,9 @@
-//! The explorer on an image of 100,000 files, built with the fixture builder: moving the
-//! cursor and drawing cost only the rows on screen, and the keys that re-list the tree
-//! (changing layer or mode, typing a filter, folding, sorting) each stay within a keystroke
-//! interval. The bounds are for optimised builds (`cargo test --release --test tui_large`);
-//! an unoptimised test build gets a looser bound, and every timing is printed.
+//! The explorer on an image of 100,000 files, built with the fixture builder: every key that
+//! moves the cursor or re-lists the tree (changing layer or mode, typing a filter, folding,
+//! sorting) does what it says on all 100,000 rows. Speed is the benchmark's (`benches/micro.rs`,
+//! `explorer/*`, against a 16 ms keystroke): this test prints each timing but asserts none
+//! (the machine's load varies), except a safety net that turns a hang, or a cost that grows
+//! with the square of the rows, into a failure.
 
 mod common;
 
@@ -65,17 +66,13 @@ fn timed(
 }
 
 #[test]
-fn a_100k_file_image_stays_responsive() {
+fn every_key_works_on_a_100k_file_image() {
     let w = common::archive(&large_image(), Layout::DockerClassic);
     let report = common::load(w.path.to_str().unwrap());
     assert!(report.image.tree.len() > DIRS * PER_DIR);
 
-    // Optimised: a keystroke interval. Unoptimised test builds run the same code ~10x slower.
-    let (per_frame, per_relist) = if cfg!(debug_assertions) {
-        (Duration::from_millis(100), Duration::from_millis(1500))
-    } else {
-        (Duration::from_millis(16), Duration::from_millis(100))
-    };
+    // Not a timing: one pass over 100,000 rows takes milliseconds, a quadratic one hours.
+    let hang = Duration::from_secs(30);
 
     let start = Instant::now();
     let mut state = ViewState::new(&report, 160, 48, false);
@@ -85,12 +82,12 @@ fn a_100k_file_image_stays_responsive() {
         state.tree.rows.len()
     );
     assert!(state.tree.rows.len() > DIRS * PER_DIR);
-    assert!(first < per_relist, "first listing took {first:?}");
+    assert!(first < hang, "first listing took {first:?}");
 
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     update(&mut state, &report, Action::Focus(Pane::Files));
 
-    // Moving the cursor: only the rows on screen are drawn.
+    // Moving the cursor, and drawing each frame.
     let mut slowest = Duration::ZERO;
     for action in [
         Action::Down,
@@ -104,7 +101,7 @@ fn a_100k_file_image_stays_responsive() {
         }
     }
     println!("slowest cursor move + frame: {slowest:?}");
-    assert!(slowest < per_frame, "a cursor move took {slowest:?}");
+    assert!(slowest < hang, "a cursor move took {slowest:?}");
 
     // Keys that re-list the tree.
     let relists: Vec<(&str, Action)> = vec![
@@ -142,7 +139,7 @@ fn a_100k_file_image_stays_responsive() {
     for (what, action) in relists {
         let took = timed(&mut terminal, &report, &mut state, action);
         println!("{what}: {took:?} ({} rows)", state.tree.rows.len());
-        assert!(took < per_relist, "{what} took {took:?}");
+        assert!(took < hang, "{what} took {took:?}");
     }
     assert!(
         state.tree.rows.len() > DIRS * PER_DIR,

@@ -584,7 +584,7 @@
       h("span", { class: "sev-" + f.severity }, f.severity),
       h("code", {}, f.rule),
       f.layer === null ? "image" : "L" + f.layer,
-      size(f.bytes),
+      f.bytes > 0 ? size(f.bytes) : "",
       h(
         "div",
         {},

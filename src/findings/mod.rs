@@ -91,6 +91,12 @@ pub struct Saving {
 }
 
 impl Finding {
+    /// Its bytes as a person reads them; None for a finding about no bytes (running as root, a
+    /// library that does not resolve), where "0 B" would read as a measurement.
+    pub fn size(&self) -> Option<String> {
+        (self.bytes > 0).then(|| size(self.bytes))
+    }
+
     /// The same finding, saving these bytes when fixed.
     fn saving(mut self, saves: Vec<Saving>) -> Finding {
         self.saves = saves;

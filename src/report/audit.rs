@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::{Report, markdown};
 use crate::analysis::linkage::LibcFamily;
-use crate::findings::{Finding, Severity, group, size};
+use crate::findings::{Finding, Severity, group};
 use crate::model::short_step;
 use crate::printable;
 
@@ -82,6 +82,11 @@ fn step_of(report: &Report, layer: Option<usize>) -> String {
     }
 }
 
+/// " (12.0 MB)" after a finding's message, nothing for a finding about no bytes.
+fn in_parentheses(f: &Finding) -> String {
+    f.size().map(|s| format!(" ({s})")).unwrap_or_default()
+}
+
 const SEVERITIES: [(Severity, &str); 3] = [
     (Severity::Error, "Errors"),
     (Severity::Warning, "Warnings"),
@@ -117,11 +122,11 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "    [{}{}] {} ({})",
+                    "    [{}{}] {}{}",
                     f.rule,
                     if f.is_security() { ", security" } else { "" },
                     printable::escape(&f.message),
-                    size(f.bytes)
+                    in_parentheses(f)
                 )?;
                 for p in f.paths.iter().take(5) {
                     writeln!(out, "        {}", printable::escape(p))?;
@@ -171,11 +176,11 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in findings {
                 writeln!(
                     out,
-                    "- **`{}`**{} {} ({})",
+                    "- **`{}`**{} {}{}",
                     f.rule,
                     if f.is_security() { " (security)" } else { "" },
                     markdown::text(&f.message),
-                    size(f.bytes)
+                    in_parentheses(f)
                 )?;
                 for p in f.paths.iter().take(5) {
                     writeln!(out, "  - {}", markdown::code(p))?;

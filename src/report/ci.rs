@@ -1,16 +1,14 @@
 //! The gate's result in each format CI systems read: text for a log, Markdown for a job
-//! summary or a pull request, JUnit XML (quick-junit), SARIF 2.1.0 (serde-sarif's types) and
-//! GitLab Code Quality JSON. JSON is `JsonCi` itself. The writers only format `JsonCi`; the
-//! rules' text for SARIF's help comes from the table in `findings`.
+//! summary or a pull request, JUnit XML (quick-junit), SARIF 2.1.0 (in `sarif.rs`, shared with
+//! `pydive audit`) and GitLab Code Quality JSON. JSON is `JsonCi` itself. The writers only
+//! format `JsonCi`.
 
 use std::io::{self, Write};
 
-use serde_sarif::sarif;
 use sha2::{Digest, Sha256};
 
 use super::markdown::{self, cell, code};
 use crate::ci::{JsonCi, JsonFindingStatus, JsonGateFinding, JsonRuleResult, JsonStatus};
-use crate::findings;
 use crate::printable::escape;
 
 /// Findings shown before a Markdown list folds into `<details>`.
@@ -33,7 +31,7 @@ fn finding_status(s: JsonFindingStatus) -> &'static str {
     }
 }
 
-fn rule_name(r: &JsonRuleResult) -> String {
+pub(super) fn rule_name(r: &JsonRuleResult) -> String {
     match &r.subject {
         Some(s) => format!("{} {s}", r.rule),
         None => r.rule.clone(),
@@ -303,166 +301,6 @@ pub fn write_junit(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
         .serialize(&mut *out)
         .map_err(|e| io::Error::other(e.to_string()))?;
     writeln!(out)
-}
-
-fn help_uri(rule: &str) -> Option<String> {
-    let repository = env!("CARGO_PKG_REPOSITORY");
-    (!repository.is_empty()).then(|| format!("{repository}#rule-{rule}"))
-}
-
-fn descriptor(rule: &findings::Rule) -> sarif::ReportingDescriptor {
-    let help = sarif::MultiformatMessageString::builder()
-        .text(format!("{}\n\nFix: {}", rule.why, rule.fix))
-        .markdown(format!("{}\n\n**Fix:** {}", rule.why, rule.fix))
-        .build();
-    let level = if rule.is_gate() {
-        sarif::ResultLevel::Error
-    } else {
-        level(rule.severity)
-    };
-    let builder = sarif::ReportingDescriptor::builder()
-        .id(rule.id)
-        .name(rule.id)
-        .short_description(
-            sarif::MultiformatMessageString::builder()
-                .text(rule.summary)
-                .build(),
-        )
-        .full_description(
-            sarif::MultiformatMessageString::builder()
-                .text(rule.why)
-                .build(),
-        )
-        .help(help)
-        .default_configuration(
-            sarif::ReportingConfiguration::builder()
-                .level(serde_json::to_value(level).unwrap_or_default())
-                .build(),
-        );
-    match help_uri(rule.id) {
-        Some(uri) => builder.help_uri(uri).build(),
-        None => builder.build(),
-    }
-}
-
-fn level(severity: findings::Severity) -> sarif::ResultLevel {
-    match severity {
-        findings::Severity::Error => sarif::ResultLevel::Error,
-        findings::Severity::Warning => sarif::ResultLevel::Warning,
-        findings::Severity::Info => sarif::ResultLevel::Note,
-    }
-}
-
-/// SARIF 2.1.0: one reporting rule per rule id with its help, one result per finding (and per
-/// failed gate rule), located by the file inside the image and the layer's Dockerfile step.
-pub fn write_sarif(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
-    let mut ids: Vec<&str> = ci
-        .findings
-        .iter()
-        .map(|g| g.finding.rule.as_str())
-        .collect();
-    ids.extend(ci.rules.iter().map(|r| r.rule.as_str()));
-    let rules: Vec<&findings::Rule> = findings::catalog()
-        .filter(|r| ids.contains(&r.id))
-        .collect();
-    let index = |id: &str| rules.iter().position(|r| r.id == id).map(|i| i as i64);
-    let mut results = Vec::new();
-    for g in &ci.findings {
-        let f = &g.finding;
-        let mut logical = Vec::new();
-        for path in f.paths.iter().take(10) {
-            logical.push(
-                sarif::LogicalLocation::builder()
-                    .name(path.rsplit('/').next().unwrap_or(path).to_string())
-                    .fully_qualified_name(path.clone())
-                    .kind("resource")
-                    .build(),
-            );
-        }
-        if let Some(layer) = f.layer {
-            let step = f
-                .created_by
-                .as_deref()
-                .map(crate::model::short_step)
-                .unwrap_or_default();
-            logical.push(
-                sarif::LogicalLocation::builder()
-                    .name(format!("layer {layer}"))
-                    .fully_qualified_name(step)
-                    .kind("module")
-                    .build(),
-            );
-        }
-        let location = sarif::Location::builder()
-            .logical_locations(logical)
-            .build();
-        let message = sarif::Message::builder()
-            .text(format!("{} Fix: {}", f.message, f.fix))
-            .build();
-        let builder = sarif::Result::builder()
-            .rule_id(f.rule.clone())
-            .level(level(f.severity.into()))
-            .message(message)
-            .locations(vec![location]);
-        let builder = match index(&f.rule) {
-            Some(i) => builder.rule_index(i),
-            None => builder.rule_index(-1),
-        };
-        results.push(match &g.ignored_because {
-            Some(reason) => builder
-                .suppressions(vec![
-                    sarif::Suppression::builder()
-                        .kind(serde_json::json!("external"))
-                        .justification(reason.clone())
-                        .build(),
-                ])
-                .build(),
-            None => builder.build(),
-        });
-    }
-    for r in ci.rules.iter().filter(|r| r.status == JsonStatus::Failed) {
-        let message = sarif::Message::builder()
-            .text(format!(
-                "{}: {} (limit {}). {}",
-                rule_name(r),
-                r.measured,
-                r.limit,
-                r.message
-            ))
-            .build();
-        let location = sarif::Location::builder()
-            .logical_locations(vec![
-                sarif::LogicalLocation::builder()
-                    .name(ci.image.clone())
-                    .kind("module")
-                    .build(),
-            ])
-            .build();
-        results.push(
-            sarif::Result::builder()
-                .rule_id(r.rule.clone())
-                .rule_index(index(&r.rule).unwrap_or(-1))
-                .level(sarif::ResultLevel::Error)
-                .message(message)
-                .locations(vec![location])
-                .build(),
-        );
-    }
-    let driver = sarif::ToolComponent::builder()
-        .name("pydive")
-        .semantic_version(env!("CARGO_PKG_VERSION"))
-        .rules(rules.into_iter().map(descriptor).collect::<Vec<_>>())
-        .build();
-    let run = sarif::Run::builder()
-        .tool(sarif::Tool::builder().driver(driver).build())
-        .results(results)
-        .build();
-    let log = sarif::Sarif::builder()
-        .schema(sarif::SCHEMA_URL)
-        .version(serde_json::json!("2.1.0"))
-        .runs(vec![run])
-        .build();
-    super::json::write_value(&log, out)
 }
 
 /// GitLab Code Quality: one issue per finding (ignored ones left out) and per failed rule.

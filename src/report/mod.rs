@@ -10,6 +10,7 @@ pub mod explain;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod sarif;
 pub mod schema;
 pub mod text;
 
@@ -136,18 +137,32 @@ fn for_people(
     std::io::Write::flush(&mut safe)
 }
 
+/// Output formats of `pydive audit`: the report's, and SARIF for code-scanning dashboards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Json,
+    Markdown,
+    /// One self-contained page: header, treemap, layers, tables.
+    Html,
+    /// SARIF 2.1.0: one result per finding, each rule's help as `pydive explain` prints it.
+    Sarif,
+}
+
 /// Writes the audit (the findings, grouped) in a format; JSON is the full report.
 pub fn write_audit(
     report: &Report,
-    format: Format,
+    format: AuditFormat,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     match format {
-        Format::Text => for_people(out, |out| audit::write_text(report, out)),
-        Format::Json => json::write(report, false, out),
-        Format::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
+        AuditFormat::Text => for_people(out, |out| audit::write_text(report, out)),
+        AuditFormat::Json => json::write(report, false, out),
+        AuditFormat::Markdown => for_people(out, |out| audit::write_markdown(report, out)),
         // Names reach the page as JSON strings, shown with textContent: nothing to escape.
-        Format::Html => html::write(report, out),
+        AuditFormat::Html => html::write(report, out),
+        // JSON strings: escaped by the serializer, and read by programs, not a terminal.
+        AuditFormat::Sarif => sarif::write_audit(&json::JsonReport::new(report), out),
     }
 }
 

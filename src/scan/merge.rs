@@ -141,6 +141,7 @@ struct PackageRow<'a> {
     run_id: &'a str,
     manifest_digest: &'a str,
     platform: &'a str,
+    /// `python` for a distribution; `dpkg` or `apk` for an OS package.
     ecosystem: &'static str,
     name: &'a str,
     version: &'a str,
@@ -275,14 +276,9 @@ pub fn run(dirs: &[PathBuf], merged: &Path) -> Result<Merged> {
             acc.images += 1;
         }
         let mut per_layer_rule: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-        for f in findings_of(&l.report) {
-            let rule = f["rule"].as_str().unwrap_or_default();
-            if !RECLAIMABLE_RULES.contains(&rule) {
-                continue;
-            }
-            if let Some(digest) = finding_layer_digest(&l.report, f) {
-                *per_layer_rule.entry((digest, rule)).or_default() +=
-                    f["bytes"].as_u64().unwrap_or(0);
+        for fix in fixes_of(&l.report) {
+            if let Some(digest) = fix.layer.and_then(|i| layer_digest(&l.report, i)) {
+                *per_layer_rule.entry((digest, fix.rule)).or_default() += fix.saved;
             }
         }
         for ((digest, rule), bytes) in per_layer_rule {
@@ -403,6 +399,28 @@ pub fn run(dirs: &[PathBuf], merged: &Path) -> Result<Merged> {
                 installer: d["installer"].as_str(),
             })?);
         }
+        // OS packages, when the report read a package database it names.
+        let os = &l.report["os_packages"];
+        let ecosystem = match os["manager"].as_str() {
+            Some("dpkg") => "dpkg",
+            Some("apk") => "apk",
+            _ => continue,
+        };
+        for p in os["packages"].as_array().into_iter().flatten() {
+            let layer = p["layer"].as_u64();
+            package_rows.push(serde_json::to_vec(&PackageRow {
+                run_id: &l.run_id,
+                manifest_digest: &l.digest,
+                platform,
+                ecosystem,
+                name: p["name"].as_str().unwrap_or_default(),
+                version: p["version"].as_str().unwrap_or_default(),
+                size_bytes: p["bytes"].as_u64().unwrap_or(0),
+                layer,
+                layer_digest: layer.and_then(|i| layer_digest(&l.report, i)),
+                installer: Some(ecosystem),
+            })?);
+        }
     }
     counts.findings = table("findings.jsonl", finding_rows)?;
     counts.packages = table("packages.jsonl", package_rows)?;
@@ -498,6 +516,30 @@ fn findings_of(report: &Value) -> impl Iterator<Item = &Value> {
     report["findings"].as_array().into_iter().flatten()
 }
 
+/// Bytes one fix removes from an image.
+struct Saved<'a> {
+    rule: &'a str,
+    layer: Option<u64>,
+    saved: u64,
+}
+
+/// What each fix of a report saves, from its projection, which counts every byte once (a pip
+/// cache that is also a duplicate is saved once), so that sums over rules and layers do not
+/// count overlapping findings twice.
+fn fixes_of(report: &Value) -> Vec<Saved<'_>> {
+    report["projection"]["fixes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| Saved {
+            rule: f["rule"].as_str().unwrap_or_default(),
+            layer: f["layer"].as_u64(),
+            saved: f["saved"].as_u64().unwrap_or(0),
+        })
+        .filter(|f| RECLAIMABLE_RULES.contains(&f.rule))
+        .collect()
+}
+
 /// The digest of a report's layer `index`.
 fn layer_digest(report: &Value, index: u64) -> Option<&str> {
     report["image"]["layers"]
@@ -568,10 +610,7 @@ fn platform_row(l: &Loaded, refs: &[&Row]) -> PlatformRow {
             .sum(),
         files: image["files"].as_u64().unwrap_or(0),
         layers: layers.map_or(0, |l| l.len() as u64),
-        reclaimable_bytes: findings_of(r)
-            .filter(|f| RECLAIMABLE_RULES.contains(&f["rule"].as_str().unwrap_or_default()))
-            .map(|f| f["bytes"].as_u64().unwrap_or(0))
-            .sum(),
+        reclaimable_bytes: fixes_of(r).iter().map(|f| f.saved).sum(),
         wasted_bytes: r["waste"]["wasted_bytes"].as_u64().unwrap_or(0),
         findings: findings_of(r).count() as u64,
         errors: count("error"),

@@ -197,7 +197,7 @@ impl Catalog {
         let mut found = Vec::new();
         let mut url = format!("{}/v2/_catalog?n={PAGE}", self.base);
         for _ in 0..MAX_PAGES {
-            let answer = self.get(&url, "registry:catalog:*", None, false)?;
+            let answer = self.get_page(&url, "registry:catalog:*")?;
             match answer.status {
                 StatusCode::OK => {}
                 StatusCode::NOT_FOUND
@@ -225,7 +225,7 @@ impl Catalog {
         let mut url = format!("{}/v2/{repository}/tags/list?n={PAGE}", self.base);
         let scope = format!("repository:{repository}:pull");
         for _ in 0..MAX_PAGES {
-            let answer = self.get(&url, &scope, None, false)?;
+            let answer = self.get_page(&url, &scope)?;
             if answer.status == StatusCode::NOT_FOUND {
                 bail!("{}/{repository}: no such repository", self.host);
             }
@@ -251,6 +251,23 @@ impl Catalog {
             "{}/{repository}: more than {MAX_PAGES} pages of tags",
             self.host
         )
+    }
+
+    /// One page of a list. A registry caps the entries of a page (distribution's
+    /// `catalog.maxentries`, 1000 unless set) and refuses a larger `n` with HTTP 400: then the
+    /// page is asked again without `n`, at the registry's own page size, whose `Link` header
+    /// goes on from there.
+    fn get_page(&self, url: &str, scope: &str) -> Result<Answer> {
+        let answer = self.get(url, scope, None, false)?;
+        let asked = format!("n={PAGE}");
+        if answer.status != StatusCode::BAD_REQUEST || !url.contains(&asked) {
+            return Ok(answer);
+        }
+        let without = url
+            .replace(&format!("?{asked}&"), "?")
+            .replace(&format!("?{asked}"), "")
+            .replace(&format!("&{asked}"), "");
+        self.get(&without, scope, None, false)
     }
 
     /// The next page: the `Link` header's, else (for registries that page without one) `last`

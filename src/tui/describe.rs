@@ -98,7 +98,10 @@ fn layer_lines(report: &Report, index: usize, theme: Theme) -> Vec<Line<'static>
         for f in findings {
             out.push(Line::from(vec![
                 Span::styled(format!("  {:<7} ", f.severity), theme.severity(f.severity)),
-                Span::raw(format!("{} {}", f.rule, size(f.bytes))),
+                Span::raw(match f.size() {
+                    Some(size) => format!("{} {size}", f.rule),
+                    None => f.rule.to_string(),
+                }),
             ]));
         }
     }

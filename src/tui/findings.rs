@@ -9,7 +9,7 @@ use super::action::Pane;
 use super::layout::findings_split;
 use super::list;
 use super::state::ViewState;
-use super::theme::{Theme, put, put_right, size};
+use super::theme::{Theme, put, put_right};
 use crate::findings::{Finding, Severity};
 use crate::model::short_step;
 use crate::report::Report;
@@ -55,7 +55,7 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
             let layer = f.layer.map(|l| format!("L{l}")).unwrap_or_default();
             let x = rows.x + 3 + rule_w;
             put_right(buf, x + 4, y, &layer, style);
-            put_right(buf, x + 14, y, &size(f.bytes), style);
+            put_right(buf, x + 14, y, &f.size().unwrap_or_default(), style);
             let message_w = rows.width.saturating_sub(x + 16 - rows.x);
             put(buf, x + 16, y, message_w, &f.message, style);
         },

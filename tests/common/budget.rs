@@ -1,7 +1,9 @@
-//! Time and memory measured in the test process, for the hostile-input tests and the fuzz
-//! targets: a counting global allocator (current and peak bytes on the heap) and a helper that
-//! runs a closure and checks it stayed within a budget. The bounds are generous (seconds,
-//! hundreds of MiB) so that they catch runaway cost (minutes, gigabytes), not speed.
+//! Memory measured in the test process, for the hostile-input tests: a counting global
+//! allocator (current and peak bytes on the heap) and a helper that runs a closure and checks
+//! its peak heap stayed within a generous budget (hundreds of MiB), which catches runaway cost
+//! (gigabytes), not efficiency. Time is not measured against a budget (the contract has no
+//! timed tests, and this machine's load varies): a minute-long safety net only turns a hang,
+//! or the minutes a runaway input used to cost, into a failure instead of a stuck test.
 //!
 //! Include it with `#[path = "common/budget.rs"] mod budget;` in a test binary that wants it:
 //! it installs the binary's global allocator.
@@ -80,27 +82,26 @@ pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Cost) {
     (out, cost)
 }
 
-/// The budget of one hostile input: what a 10 kB input may never cost.
-pub const TIME: Duration = Duration::from_secs(5);
+/// The memory one hostile input may never cost.
 pub const MEMORY: usize = 256 << 20;
 
-/// Runs `f`, and fails the test if it took more than the budget's time or memory.
-pub fn within_budget<T>(what: &str, f: impl FnOnce() -> T) -> T {
-    within(what, TIME, MEMORY, f)
-}
+/// Not a budget but a safety net against a hang: the hostile inputs cost a fraction of a second
+/// once fixed, and cost minutes (or forever) before; a minute separates the two on any load.
+pub const HANG: Duration = Duration::from_secs(60);
 
-pub fn within<T>(what: &str, time: Duration, memory: usize, f: impl FnOnce() -> T) -> T {
+/// Runs `f`, and fails the test if its peak heap went over the budget, or if it hung.
+pub fn within_budget<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let (out, cost) = measure(f);
     assert!(
-        cost.elapsed <= time,
-        "{what}: took {:?}, more than {time:?}",
-        cost.elapsed
-    );
-    assert!(
-        cost.peak_bytes <= memory,
+        cost.peak_bytes <= MEMORY,
         "{what}: used {} MiB of heap, more than {} MiB",
         cost.peak_bytes >> 20,
-        memory >> 20
+        MEMORY >> 20
+    );
+    assert!(
+        cost.elapsed <= HANG,
+        "{what}: still running after {:?}: a hang",
+        cost.elapsed
     );
     out
 }

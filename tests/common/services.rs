@@ -298,26 +298,33 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Result<Registry, String> {
-        Self::start_with(None, None)
+        Self::start_with(None, None, None)
+    }
+
+    /// A registry whose catalog answers at most `max` repositories a page (its
+    /// `catalog.maxentries`; 1000 unless set), so that a few repositories take several pages.
+    pub fn start_with_catalog_pages_of(max: usize) -> Result<Registry, String> {
+        Self::start_with(None, None, Some(max))
     }
 
     /// A registry that wants this user name and password (htpasswd, bcrypt).
     pub fn start_with_login(user: &str, password: &str) -> Result<Registry, String> {
-        Self::start_with(Some((user.to_string(), password.to_string())), None)
+        Self::start_with(Some((user.to_string(), password.to_string())), None, None)
     }
 
     /// A registry that speaks only HTTPS, with this certificate and key (PEM files).
     pub fn start_with_tls(certificate: &Path, key: &Path) -> Result<Registry, String> {
-        Self::start_with(None, Some((certificate, key)))
+        Self::start_with(None, Some((certificate, key)), None)
     }
 
     fn start_with(
         login: Option<(String, String)>,
         tls: Option<(&Path, &Path)>,
+        catalog_max: Option<usize>,
     ) -> Result<Registry, String> {
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::try_start(login.clone(), tls) {
+            match Self::try_start(login.clone(), tls, catalog_max) {
                 Ok(r) => return Ok(r),
                 Err(e) => last = e,
             }
@@ -328,6 +335,7 @@ impl Registry {
     fn try_start(
         login: Option<(String, String)>,
         tls: Option<(&Path, &Path)>,
+        catalog_max: Option<usize>,
     ) -> Result<Registry, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let d = dir.path();
@@ -353,6 +361,10 @@ impl Registry {
                 certificate.display(),
                 key.display()
             ));
+        }
+        // Last: `tls` above continues the `http` section.
+        if let Some(max) = catalog_max {
+            config.push_str(&format!("catalog:\n  maxentries: {max}\n"));
         }
         std::fs::write(d.join("config.yml"), config).map_err(|e| e.to_string())?;
         let log = d.join("registry.log");
