@@ -192,6 +192,11 @@ fn unreadable_elf_files_make_the_audit_say_it_is_incomplete() {
             .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains(line), "{format}:\n{text}");
+        // Each file is named with its layer and why, not only counted.
+        for name in ["truncated", "garbage"] {
+            let named = format!("layer 1: /opt/{name}.so: unreadable ELF file");
+            assert!(text.contains(&named), "{format}: {named}\n{text}");
+        }
     }
     let report = common::json(w.path.to_str().unwrap());
     assert_eq!(report["unreadable_elf"], 2);
@@ -200,4 +205,35 @@ fn unreadable_elf_files_make_the_audit_say_it_is_incomplete() {
         common::json(clean.path.to_str().unwrap())["unreadable_elf"],
         0
     );
+}
+
+/// `--no-verify` seeks past file contents, so identical files cannot be found: the audit says
+/// so rather than reporting no duplicates.
+#[test]
+fn an_audit_without_file_contents_says_duplicates_were_not_looked_for() {
+    let mut image = clean_image();
+    image.layers.push(Layer::new(
+        "COPY twice /opt/",
+        vec![
+            Entry::file_len("opt/a.bin", 2_000_000, 7),
+            Entry::file_len("opt/b.bin", 2_000_000, 7),
+        ],
+    ));
+    let w = archive(&image, Layout::DockerClassic);
+    let line = "duplicate files were not looked for";
+    let audit = |extra: &[&str]| {
+        let out = pydive()
+            .arg("audit")
+            .args(extra)
+            .arg(&w.path)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let verified = audit(&[]);
+    assert!(verified.contains("[duplicates]"), "{verified}");
+    assert!(!verified.contains(line), "{verified}");
+    let unverified = audit(&["--no-verify"]);
+    assert!(!unverified.contains("[duplicates]"), "{unverified}");
+    assert!(unverified.contains(line), "{unverified}");
 }

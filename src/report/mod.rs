@@ -72,6 +72,18 @@ pub fn unreadable_elf_line(image: &Image) -> Option<String> {
     }
 }
 
+/// What the audit could not check, one line each: unreadable ELF files, and duplicates when
+/// file contents were not read. A clean audit with any of these is not a clean image.
+pub fn incomplete_lines(report: &Report) -> Vec<String> {
+    let mut lines: Vec<String> = unreadable_elf_line(&report.image).into_iter().collect();
+    if !report.facts.duplicates.computed {
+        lines.push(
+            "duplicate files were not looked for: `--no-verify` skips file contents".to_string(),
+        );
+    }
+    lines
+}
+
 /// The base image in a line: "slim: Debian GNU/Linux 12 (bookworm), layers 0-4 (up to
 /// `CMD ["python3"]`), Python 3.12 built from source".
 pub fn base_summary(base: &analysis::base::Base) -> String {
