@@ -679,3 +679,132 @@ fn real_manylinux_wheels_in_an_alpine_like_image_match_musls_loader() {
     reported.sort();
     assert_eq!(reported, expected);
 }
+
+/// Issue 16, the other half: real musllinux wheels from PyPI, as pip would choose them for an
+/// Alpine image, in the Alpine-like image. Every extension module and vendored library is judged
+/// as musl's loader judges the same file here (`ld-musl --list`): the same missing symbols
+/// (less the `Py*` API the interpreter provides) and libraries, an error finding exactly for the
+/// files that do not load, and none for those that do. Downloaded once with pip, cached under
+/// `target/test-downloads/wheels-musllinux`.
+#[test]
+fn real_musllinux_wheels_in_an_alpine_like_image_match_musls_loader() {
+    let Some(()) = need("musl-gcc", toolchain(MUSL)) else {
+        return;
+    };
+    let Some(()) = need("musl's loader", runs_file("/lib/ld-musl-x86_64.so.1")) else {
+        return;
+    };
+    let Some(()) = need(
+        "pip",
+        common::services::runs(&["python3", "-m", "pip", "--version"]),
+    ) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-downloads/wheels-musllinux");
+    std::fs::create_dir_all(&dir).unwrap();
+    let specs = [
+        "PyYAML==6.0.2",
+        "MarkupSafe==3.0.2",
+        "msgpack==1.1.0",
+        "orjson==3.10.7",
+        "charset-normalizer==3.4.0",
+    ];
+    let have = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "whl"))
+        .count();
+    if have < specs.len() {
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--only-binary=:all:",
+                "--no-deps",
+            ])
+            .args([
+                "--platform",
+                "musllinux_1_1_x86_64",
+                "--platform",
+                "musllinux_1_2_x86_64",
+                "--python-version",
+                "3.11",
+                "-d",
+            ])
+            .arg(&dir)
+            .args(specs)
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip download {specs:?}");
+    }
+    let listing = Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zipfile, pathlib\nout = pathlib.Path(sys.argv[1]) / 'unpacked'\nfor w in sorted(pathlib.Path(sys.argv[1]).glob('*.whl')):\n    z = zipfile.ZipFile(w)\n    for n in z.namelist():\n        if n.endswith('.so') or '.so.' in n:\n            z.extract(n, out)\n            print(n)\n")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(listing.status.success());
+    let names: Vec<String> = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(names.len() >= specs.len(), "{names:?}");
+    let unpacked = dir.join("unpacked");
+    let image = Image::new(vec![
+        musl_base(),
+        Layer::new(
+            "RUN pip install PyYAML MarkupSafe msgpack orjson charset-normalizer",
+            names
+                .iter()
+                .map(|n| {
+                    Entry::exec(
+                        format!("{SITE}/{n}"),
+                        std::fs::read(unpacked.join(n)).unwrap(),
+                    )
+                })
+                .collect(),
+        ),
+    ]);
+    let report = json_for(&image);
+    let mut failing = Vec::new();
+    for n in &names {
+        let facts = elf(&report, &format!("/{SITE}/{n}"));
+        let (_, symbols, libraries) = musl_verdict(&unpacked.join(n));
+        let from_python = |s: &String| s.starts_with("Py") || s.starts_with("_Py");
+        let symbols: Vec<String> = symbols.into_iter().filter(|s| !from_python(s)).collect();
+        assert_eq!(
+            strings(&facts["missing_symbols"]),
+            symbols,
+            "{n}: {facts:#}"
+        );
+        assert_eq!(strings(&facts["unresolved"]), libraries, "{n}: {facts:#}");
+        // "none" for a module that needs no library at all (mypyc-built charset_normalizer).
+        assert_ne!(facts["libc"], "glibc", "{n}: {facts:#}");
+        if !symbols.is_empty() || !libraries.is_empty() {
+            failing.push(format!("/{SITE}/{n}"));
+        }
+    }
+    // Error findings name exactly the files musl's loader refuses.
+    let mut reported: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .flat_map(|f| {
+            f["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    reported.sort();
+    reported.dedup();
+    failing.sort();
+    assert_eq!(reported, failing, "{:#}", report["findings"]);
+}
