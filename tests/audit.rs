@@ -160,3 +160,80 @@ fn findings_are_grouped_by_severity_then_step() {
         .unwrap();
     assert_eq!(unresolved["severity"], "error");
 }
+
+/// An ELF file whose facts cannot be read leaves the linkage audit incomplete: the audit says
+/// so in every format, counting only files of the final filesystem.
+#[test]
+fn unreadable_elf_files_make_the_audit_say_it_is_incomplete() {
+    let real = compile(CC, EXTENSION, &["-shared", "-fPIC"]);
+    let truncated = real[..real.len() / 3].to_vec();
+    let mut garbage = b"\x7fELF".to_vec();
+    garbage.extend(std::iter::repeat_n(0xa5u8, 3000));
+    let mut image = clean_image();
+    image.layers.push(Layer::new(
+        "COPY junk /opt/",
+        vec![
+            Entry::exec("opt/truncated.so", truncated),
+            Entry::exec("opt/garbage.so", garbage.clone()),
+            Entry::exec("opt/deleted.so", garbage),
+        ],
+    ));
+    image.layers.push(Layer::new(
+        "RUN rm /opt/deleted.so",
+        vec![Entry::whiteout("opt/deleted.so")],
+    ));
+    let w = archive(&image, Layout::DockerClassic);
+    let line = "2 ELF files could not be read: the audit is incomplete";
+    for format in ["text", "markdown"] {
+        let out = pydive()
+            .args(["audit", "--format", format])
+            .arg(&w.path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(line), "{format}:\n{text}");
+        // Each file is named with its layer and why, not only counted.
+        for name in ["truncated", "garbage"] {
+            let named = format!("layer 1: /opt/{name}.so: unreadable ELF file");
+            assert!(text.contains(&named), "{format}: {named}\n{text}");
+        }
+    }
+    let report = common::json(w.path.to_str().unwrap());
+    assert_eq!(report["unreadable_elf"], 2);
+    let clean = archive(&clean_image(), Layout::DockerClassic);
+    assert_eq!(
+        common::json(clean.path.to_str().unwrap())["unreadable_elf"],
+        0
+    );
+}
+
+/// `--no-verify` seeks past file contents, so identical files cannot be found: the audit says
+/// so rather than reporting no duplicates.
+#[test]
+fn an_audit_without_file_contents_says_duplicates_were_not_looked_for() {
+    let mut image = clean_image();
+    image.layers.push(Layer::new(
+        "COPY twice /opt/",
+        vec![
+            Entry::file_len("opt/a.bin", 2_000_000, 7),
+            Entry::file_len("opt/b.bin", 2_000_000, 7),
+        ],
+    ));
+    let w = archive(&image, Layout::DockerClassic);
+    let line = "duplicate files were not looked for";
+    let audit = |extra: &[&str]| {
+        let out = pydive()
+            .arg("audit")
+            .args(extra)
+            .arg(&w.path)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let verified = audit(&[]);
+    assert!(verified.contains("[duplicates]"), "{verified}");
+    assert!(!verified.contains(line), "{verified}");
+    let unverified = audit(&["--no-verify"]);
+    assert!(!unverified.contains("[duplicates]"), "{unverified}");
+    assert!(unverified.contains(line), "{unverified}");
+}

@@ -342,3 +342,49 @@ fn a_purged_toolchain_counts_as_compilers_in_the_layer_that_installed_it() {
         tools.len()
     );
 }
+
+/// Issue 9 item 3, on Debian's real `libc6`: the version is read from libc.so.6's banner and
+/// agrees with the package's upstream version; with the banner gone (a same-length patch of
+/// the real file), the dpkg database's `libc6` says it.
+#[test]
+fn the_glibc_version_comes_from_libc_so_6_or_the_package_database() {
+    let Some(names) = need("apt-get (with its lists)", apt_plan(&["libc6"], "")) else {
+        return;
+    };
+    let Some(debs) = need("apt-get download", debs(&names)) else {
+        return;
+    };
+    let libc6 = debs.iter().find(|d| d.name == "libc6").unwrap();
+    let upstream = libc6.version.split('-').next().unwrap().to_string();
+    let report = common::json_for(&Image::new(vec![rootfs_layer(&debs)]));
+    assert_eq!(report["libc"]["family"], "glibc");
+    assert_eq!(report["libc"]["version"], upstream.as_str());
+    assert_eq!(report["libc"]["version_from"], "version-string");
+
+    // The same files, libc.so.6's banner overwritten in a later layer.
+    let (path, bytes) = libc6
+        .entries
+        .iter()
+        .find_map(|e| match e {
+            Entry::File {
+                path,
+                content: pydive::fixture::Content::Bytes(b),
+                ..
+            } if path.ends_with(b"/libc.so.6") => Some((path.clone(), b.clone())),
+            _ => None,
+        })
+        .expect("libc6 ships libc.so.6");
+    let banner = b"GNU C Library";
+    let at = bytes
+        .windows(banner.len())
+        .position(|w| w == banner)
+        .expect("libc.so.6 has its banner");
+    let mut patched = bytes.clone();
+    patched[at..at + banner.len()].copy_from_slice(b"XXX C Library");
+    let report = common::json_for(&Image::new(vec![
+        rootfs_layer(&debs),
+        Layer::new("patch", vec![Entry::exec(path, patched)]),
+    ]));
+    assert_eq!(report["libc"]["version"], upstream.as_str());
+    assert_eq!(report["libc"]["version_from"], "package-database");
+}

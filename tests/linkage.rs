@@ -799,3 +799,156 @@ fn report_for_layers(image: &Image) -> u64 {
     let base = Image::new(vec![image.layers[0].clone()]);
     json_for(&base)["image"]["files_bytes"].as_u64().unwrap()
 }
+
+/// Issue 9 item 3: Debian bullseye's glibc 2.31 defines GLIBC_2.30 at most. A libc.so.6 built
+/// here the same way (versions up to GLIBC_2.30, bullseye's banner) is glibc 2.31 for wheel
+/// tags, so a manylinux_2_31 wheel fits and manylinux_2_32 does not, while a file needing
+/// GLIBC_2.31 is still too new (no such version is defined). Without the banner, the name
+/// `libc-2.31.so` says it, as on older images.
+#[test]
+fn the_image_glibc_version_is_its_release_not_its_newest_symbol_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("v.map");
+    std::fs::write(
+        &map,
+        "GLIBC_2.2.5 { global: old_fn; local: *; };\nGLIBC_2.30 { global: new_fn; } GLIBC_2.2.5;\n",
+    )
+    .unwrap();
+    let libc = |banner: &str| {
+        let source = format!(
+            "const char banner[] = \"{banner}\";\nvoid old_fn(void) {{}}\nvoid new_fn(void) {{}}\n"
+        );
+        compile(
+            CC,
+            &source,
+            &[
+                "-shared",
+                "-fPIC",
+                "-Wl,-soname,libc.so.6",
+                &format!("-Wl,--version-script={}", map.display()),
+            ],
+        )
+    };
+    let bullseye =
+        libc("GNU C Library (Debian GLIBC 2.31-13+deb11u5) stable release version 2.31.\\n");
+    let lib = "usr/lib/x86_64-linux-gnu";
+    let wheel = |name: &str, tag: &str| {
+        pip_install(
+            &format!("RUN pip install {name}"),
+            name,
+            "1.0",
+            &[tag],
+            vec![(format!("{name}/__init__.py"), b"".to_vec())],
+        )
+    };
+    let image = |libc_entries: Vec<Entry>| {
+        Image::new(vec![
+            Layer::new(
+                "base",
+                [
+                    vec![
+                        Entry::dir("etc"),
+                        Entry::dir("usr/lib"),
+                        Entry::dir(lib),
+                        Entry::symlink("lib", "usr/lib"),
+                    ],
+                    libc_entries,
+                ]
+                .concat(),
+            ),
+            wheel("fits", "cp39-cp39-manylinux_2_31_x86_64"),
+            wheel("toonew", "cp39-cp39-manylinux_2_32_x86_64"),
+        ])
+    };
+    let tagged = |report: &Value| -> Vec<String> {
+        common::findings(report, "wheel-tag-mismatch")
+            .iter()
+            .map(|f| {
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+
+    let report = json_for(&image(vec![Entry::exec(
+        format!("{lib}/libc.so.6"),
+        &bullseye,
+    )]));
+    assert_eq!(report["libc"]["family"], "glibc");
+    assert_eq!(report["libc"]["version"], "2.31");
+    assert_eq!(report["libc"]["version_from"], "version-string");
+    assert_eq!(report["libc"]["glibc_symbols"], "2.30");
+    assert_eq!(tagged(&report), ["toonew"]);
+
+    // No banner: the file name, as older images have it.
+    let plain = libc("no banner here");
+    let report = json_for(&image(vec![
+        Entry::exec(format!("{lib}/libc-2.31.so"), &plain),
+        Entry::symlink(format!("{lib}/libc.so.6"), "libc-2.31.so"),
+    ]));
+    assert_eq!(report["libc"]["version"], "2.31");
+    assert_eq!(report["libc"]["version_from"], "file-name");
+    assert_eq!(tagged(&report), ["toonew"]);
+
+    // Neither: the newest symbol version is all there is, and it is said so.
+    let report = json_for(&image(vec![Entry::exec(
+        format!("{lib}/libc.so.6"),
+        &plain,
+    )]));
+    assert_eq!(report["libc"]["version"], "2.30");
+    assert_eq!(report["libc"]["version_from"], "symbols");
+}
+
+/// Issue 9 item 6: files missing the same libraries in another order are one finding.
+#[test]
+fn unresolved_libraries_are_grouped_by_the_set_of_missing_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["liba.so", "libb.so"] {
+        compile_in(
+            dir.path(),
+            CC,
+            "void f(void) {}\n",
+            &["-shared", "-fPIC", &format!("-Wl,-soname,{name}")],
+            name,
+        );
+    }
+    let ab = compile_in(
+        dir.path(),
+        CC,
+        EXTENSION,
+        &["-shared", "-fPIC", "./liba.so", "./libb.so"],
+        "ab.so",
+    );
+    let ba = compile_in(
+        dir.path(),
+        CC,
+        EXTENSION,
+        &["-shared", "-fPIC", "./libb.so", "./liba.so"],
+        "ba.so",
+    );
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new(
+            "COPY app /app",
+            vec![Entry::exec("app/ab.so", ab), Entry::exec("app/ba.so", ba)],
+        ),
+    ]);
+    let report = json_for(&image);
+    assert_eq!(
+        elf(&report, "/app/ba.so")["unresolved"],
+        serde_json::json!(["libb.so", "liba.so"])
+    );
+    let f = one(&report, "unresolved-library");
+    assert_eq!(f["paths"].as_array().unwrap().len(), 2, "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("liba.so, libb.so needed by 2 files")
+    );
+}

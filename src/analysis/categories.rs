@@ -1,6 +1,8 @@
 //! Byte categories: each a path rule, written once here (and listed in the README). A file can
 //! be in several categories. Rules look only at the path, relative to `/`.
 
+use crate::model::Arch;
+
 /// A category of bytes users care about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Category {
@@ -84,23 +86,6 @@ impl CategorySet {
     pub fn primary(self) -> Option<Category> {
         self.iter().find(|c| *c != Category::DebugInfo)
     }
-}
-
-/// The GNU triplet Debian uses for an image architecture (`/usr/lib/<triplet>`).
-pub fn triplet(architecture: &str, variant: Option<&str>) -> Option<&'static str> {
-    Some(match (architecture, variant) {
-        ("amd64", _) => "x86_64-linux-gnu",
-        ("arm64", _) => "aarch64-linux-gnu",
-        ("arm", Some("v5")) => "arm-linux-gnueabi",
-        ("arm", _) => "arm-linux-gnueabihf",
-        ("386", _) => "i386-linux-gnu",
-        ("ppc64le", _) => "powerpc64le-linux-gnu",
-        ("s390x", _) => "s390x-linux-gnu",
-        ("riscv64", _) => "riscv64-linux-gnu",
-        ("mips64le", _) => "mips64el-linux-gnuabi64",
-        ("loong64", _) => "loongarch64-linux-gnu",
-        _ => return None,
-    })
 }
 
 /// Classifies paths for one image (the compilers rule depends on its architecture).
@@ -188,7 +173,7 @@ const BIN_DIRS: &[&[u8]] = &[b"usr/bin", b"usr/local/bin", b"bin", b"usr/sbin"];
 impl Classifier {
     pub fn new(architecture: &str, variant: Option<&str>) -> Classifier {
         let mut triplets = vec!["x86_64-linux-gnu"];
-        if let Some(t) = triplet(architecture, variant) {
+        if let Some(t) = Arch::of(architecture, variant).map(|a| a.triplet) {
             if !triplets.contains(&t) {
                 triplets.push(t);
             }

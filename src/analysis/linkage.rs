@@ -1,18 +1,16 @@
 //! Linkage: will the compiled code load? The image's own C library (family and version), and
 //! for every ELF file in the final filesystem its libc family, the newest glibc, libstdc++ and
-//! C++ ABI versions it needs, and how the loader would resolve each library it needs inside
-//! the image (RPATH, RUNPATH with `$ORIGIN`, `LD_LIBRARY_PATH` from the image config,
-//! `ld.so.conf`, musl's path file, the default directories).
+//! C++ ABI versions it needs, and how the image's loader (`loader.rs`) would resolve each
+//! library it needs.
 
 use std::collections::{BTreeMap, HashMap};
 
-use goblin::elf::header;
-
-use super::categories::triplet;
-use super::resolve::{glob_match, join, resolve};
+pub use super::loader::Flavour;
+use super::loader::{Loader, elf_at, text};
+use super::resolve::{join, resolve};
 use crate::layer::elf::ElfInfo;
-use crate::layer::path::{normalize, split_last};
-use crate::model::{Image, NodeId};
+use crate::layer::path::split_last;
+use crate::model::{ARCHES, Image, NodeId};
 
 /// Which C library an ELF file is built against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,12 +48,31 @@ impl std::fmt::Display for Version {
     }
 }
 
+/// Where the image's C library version was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionFrom {
+    /// glibc's banner in libc.so.6, or musl's version string in its loader.
+    VersionString,
+    /// A `libc-2.28.so` file name.
+    FileName,
+    /// The package database (dpkg's `libc6`).
+    PackageDatabase,
+    /// The newest `GLIBC_x.y` libc.so.6 defines: a lower bound (glibc does not add a symbol
+    /// version every release).
+    Symbols,
+}
+
 /// The image's own C library.
 #[derive(Clone, Debug, Default)]
 pub struct ImageLibc {
     /// `Glibc`, `Musl` or `None`.
     pub family: Option<LibcFamily>,
+    /// The release (glibc 2.31, musl 1.2.3): what wheel tags are judged against.
     pub version: Option<Version>,
+    pub version_from: Option<VersionFrom>,
+    /// The newest `GLIBC_x.y` libc.so.6 defines (2.30 for glibc 2.31): what a file's symbol
+    /// version needs are judged against.
+    pub glibc_symbols: Option<Version>,
     /// The file that says so (libc.so.6, or the musl loader).
     pub path: Option<Vec<u8>>,
     /// The newest `GLIBCXX_` the image's libstdc++ defines, if it has one.
@@ -96,7 +113,30 @@ pub struct ElfFacts {
     pub needed: Vec<(String, Resolution)>,
     /// The interpreter, when the file names one, and whether the image has it.
     pub interpreter_found: Option<bool>,
+    /// Whose loader loads it (its PT_INTERP's, or the image's for a library).
+    pub flavour: Flavour,
+    /// The libraries its NEEDED names resolve to, in order (those found).
+    pub libraries: Vec<NodeId>,
+    /// Symbols it needs that nothing the loader would load defines (a few; see
+    /// [`MAX_MISSING_SYMBOLS`]).
+    pub missing_symbols: Vec<MissingSymbol>,
+    /// The first object using packed relative relocations (DT_RELR) among the file and what it
+    /// loads: the file itself, or a library.
+    pub relr: Option<NodeId>,
 }
+
+/// A symbol a file needs that no loaded object defines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingSymbol {
+    pub name: String,
+    /// The version it asks for (`GLIBC_2.38`); musl ignores versions.
+    pub version: Option<String>,
+}
+
+/// Missing symbols kept per file.
+pub const MAX_MISSING_SYMBOLS: usize = 8;
+/// Objects followed in one file's NEEDED closure, at most (real closures have tens).
+const MAX_CLOSURE: usize = 1024;
 
 impl ElfFacts {
     pub fn unresolved(&self) -> impl Iterator<Item = &str> {
@@ -113,6 +153,8 @@ pub struct Linkage {
     /// Every ELF file, in path order.
     pub elves: Vec<ElfFacts>,
     index: HashMap<NodeId, usize>,
+    /// What the loader emulation could not do in full (a bound of `ld.so.conf` reached).
+    pub notes: Vec<String>,
 }
 
 impl Linkage {
@@ -121,52 +163,9 @@ impl Linkage {
     }
 }
 
-/// The `e_machine` an image architecture runs.
-pub fn machine_for(architecture: &str) -> Option<u16> {
-    Some(match architecture {
-        "amd64" => header::EM_X86_64,
-        "arm64" => header::EM_AARCH64,
-        "386" => header::EM_386,
-        "arm" => header::EM_ARM,
-        "ppc64le" => header::EM_PPC64,
-        "s390x" => header::EM_S390,
-        "riscv64" => header::EM_RISCV,
-        "mips64le" => header::EM_MIPS,
-        "loong64" => 258,
-        _ => return None,
-    })
-}
-
-/// A readable name for an `e_machine`.
-pub fn machine_name(machine: u16) -> String {
-    match machine {
-        header::EM_X86_64 => "x86-64".into(),
-        header::EM_AARCH64 => "aarch64".into(),
-        header::EM_386 => "i386".into(),
-        header::EM_ARM => "arm".into(),
-        header::EM_PPC64 => "ppc64".into(),
-        header::EM_S390 => "s390x".into(),
-        header::EM_RISCV => "riscv".into(),
-        other => format!("machine {other}"),
-    }
-}
-
-/// musl's name for an architecture, in `ld-musl-<arch>.so.1`.
-fn musl_arch(architecture: &str) -> &str {
-    match architecture {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
-        "386" => "i386",
-        "arm" => "armhf",
-        other => other,
-    }
-}
-
-/// The files whose contents the linkage analysis reads (their path is relative to `/`).
-pub fn wants_content(path: &[u8], size: u64) -> bool {
-    if size > 8 << 20 {
-        return false;
-    }
+/// The files whose contents the linkage analysis reads (their path is relative to `/`). Their
+/// size is the `file-content` limit's to judge: over it, a diagnostic says the file was not read.
+pub fn wants_content(path: &[u8], _size: u64) -> bool {
     let (dir, name) = split_last(path);
     matches!(
         path,
@@ -176,17 +175,9 @@ pub fn wants_content(path: &[u8], size: u64) -> bool {
         || name.starts_with(b"ld-musl-")
         || name.starts_with(b"libc.musl-")
         || (name == b"libc.so" && path.windows(4).any(|w| w == b"musl"))
-}
-
-/// GPU driver libraries that the NVIDIA container runtime mounts into containers.
-fn injected_at_run_time(name: &str) -> bool {
-    name.starts_with("libcuda.so")
-        || name.starts_with("libnvidia-")
-        || name.starts_with("libnvcuvid.so")
-        || name.starts_with("libGLX_nvidia")
-        || name.starts_with("libEGL_nvidia")
-        || name.starts_with("libGLESv2_nvidia")
-        || name.starts_with("libnvoptix.so")
+        // glibc's banner, for its version.
+        || name == b"libc.so.6"
+        || (name.starts_with(b"libc-") && name.ends_with(b".so"))
 }
 
 /// Paths whose ELF files are not meant to run in this image: cross-compiler sysroots, debug
@@ -214,16 +205,6 @@ pub fn is_foreign_place(path: &[u8], own_triplet: Option<&str>) -> bool {
     false
 }
 
-fn text(image: &Image, path: &[u8]) -> Option<String> {
-    let node = resolve(image, path)?;
-    let content = image.file_entry(node)?.content.as_deref()?;
-    Some(String::from_utf8_lossy(content).into_owned())
-}
-
-fn elf_at(image: &Image, node: NodeId) -> Option<&ElfInfo> {
-    image.file_entry(node)?.elf.as_deref()
-}
-
 /// The highest version with a prefix among names (`GLIBC_PRIVATE` does not parse, so it is
 /// ignored).
 fn highest<'a>(names: impl Iterator<Item = &'a String>, prefix: &str) -> Option<Version> {
@@ -240,7 +221,8 @@ fn image_libc(image: &Image) -> ImageLibc {
             .find_map(|l| l.strip_prefix("PRETTY_NAME="))
             .map(|v| v.trim_matches('"').to_string())
     });
-    let trip = triplet(&image.architecture, image.variant.as_deref()).unwrap_or("x86_64-linux-gnu");
+    let arch = image.arch().unwrap_or(&ARCHES[0]);
+    let trip = arch.triplet;
     let glibc_dirs = [
         format!("lib/{trip}"),
         format!("usr/lib/{trip}"),
@@ -251,9 +233,19 @@ fn image_libc(image: &Image) -> ImageLibc {
     ];
     for dir in &glibc_dirs {
         let path = join(dir, "libc.so.6");
-        if let Some(info) = resolve(image, &path).and_then(|n| elf_at(image, n)) {
+        let Some(node) = resolve(image, &path) else {
+            continue;
+        };
+        if let Some(info) = elf_at(image, node) {
             libc.family = Some(LibcFamily::Glibc);
-            libc.version = highest(info.defines.iter(), "GLIBC_");
+            libc.glibc_symbols = highest(info.defines.iter(), "GLIBC_");
+            let content = image.file_entry(node).and_then(|e| e.content.as_deref());
+            let named = || libc_file_name_version(&image.tree.path(node));
+            (libc.version, libc.version_from) = match (content.and_then(glibc_version), named()) {
+                (Some(v), _) => (Some(v), Some(VersionFrom::VersionString)),
+                (None, Some(v)) => (Some(v), Some(VersionFrom::FileName)),
+                (None, None) => (libc.glibc_symbols.clone(), Some(VersionFrom::Symbols)),
+            };
             libc.path = Some(path);
             break;
         }
@@ -267,7 +259,7 @@ fn image_libc(image: &Image) -> ImageLibc {
         }
     }
     if libc.family.is_none() {
-        let loader = format!("lib/ld-musl-{}.so.1", musl_arch(&image.architecture));
+        let loader = arch.musl_loader();
         if let Some(node) = resolve(image, loader.as_bytes()) {
             libc.family = Some(LibcFamily::Musl);
             libc.path = Some(loader.into_bytes());
@@ -275,9 +267,71 @@ fn image_libc(image: &Image) -> ImageLibc {
                 .file_entry(node)
                 .and_then(|e| e.content.as_deref())
                 .and_then(musl_version);
+            libc.version_from = libc.version.as_ref().map(|_| VersionFrom::VersionString);
         }
     }
     libc
+}
+
+/// glibc's version, from the banner libc.so.6 carries (what running it prints): `GNU C
+/// Library (Debian GLIBC 2.31-13+deb11u5) stable release version 2.31.`
+fn glibc_version(bytes: &[u8]) -> Option<Version> {
+    const BANNER: &[u8] = b"GNU C Library";
+    const MARK: &[u8] = b"release version ";
+    let start = bytes.windows(BANNER.len()).position(|w| w == BANNER)?;
+    // The banner is one line of at most a few hundred bytes.
+    let banner = &bytes[start..bytes.len().min(start + 512)];
+    let banner = &banner[..banner
+        .iter()
+        .position(|&b| b == 0 || b == b'\n')
+        .unwrap_or(banner.len())];
+    let at = banner.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let digits: Vec<u8> = banner[at..]
+        .iter()
+        .copied()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .collect();
+    Version::parse(std::str::from_utf8(&digits).ok()?.trim_end_matches('.'))
+}
+
+/// Older glibc installs libc.so.6 as a link to `libc-2.28.so`: the version is in the name the
+/// link resolves to.
+fn libc_file_name_version(path: &[u8]) -> Option<Version> {
+    let name = std::str::from_utf8(split_last(path).1).ok()?;
+    Version::parse(name.strip_prefix("libc-")?.strip_suffix(".so")?)
+}
+
+/// The upstream version of a Debian package version: `2.31-13+deb11u5` -> 2.31.
+pub fn upstream_version(package_version: &str) -> Option<Version> {
+    let v = package_version
+        .split_once(':')
+        .map_or(package_version, |(_, v)| v);
+    let v = v.rsplit_once('-').map_or(v, |(upstream, _)| upstream);
+    let digits: String = v
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    Version::parse(digits.trim_end_matches('.'))
+}
+
+impl ImageLibc {
+    /// Takes glibc's version from the package database (dpkg's `libc6`) when the files did not
+    /// say it: libc.so.6 without a readable banner or a versioned file name.
+    pub fn refine_from_packages(&mut self, packages: &super::packages::OsPackages) {
+        if self.family != Some(LibcFamily::Glibc)
+            || matches!(
+                self.version_from,
+                Some(VersionFrom::VersionString | VersionFrom::FileName)
+            )
+        {
+            return;
+        }
+        let libc6 = packages.packages.iter().find(|p| p.name == "libc6");
+        if let Some(v) = libc6.and_then(|p| upstream_version(&p.version)) {
+            self.version = Some(v);
+            self.version_from = Some(VersionFrom::PackageDatabase);
+        }
+    }
 }
 
 /// musl keeps its version as a plain string in the loader (what `ldd --version` prints):
@@ -291,79 +345,11 @@ fn musl_version(bytes: &[u8]) -> Option<Version> {
         .find_map(|s| Version::parse(std::str::from_utf8(s).ok()?))
 }
 
-/// The directories the loader searches after RPATH, LD_LIBRARY_PATH and RUNPATH.
-fn system_dirs(image: &Image, libc: &ImageLibc) -> Vec<String> {
-    let trip = triplet(&image.architecture, image.variant.as_deref()).unwrap_or("x86_64-linux-gnu");
-    if libc.family == Some(LibcFamily::Musl) {
-        let file = format!("etc/ld-musl-{}.path", musl_arch(&image.architecture));
-        if let Some(t) = text(image, file.as_bytes()) {
-            return t
-                .split(|c: char| c == ':' || c.is_whitespace())
-                .filter(|d| !d.is_empty())
-                .map(str::to_string)
-                .collect();
-        }
-        return vec!["/lib".into(), "/usr/local/lib".into(), "/usr/lib".into()];
-    }
-    let mut dirs = Vec::new();
-    ld_so_conf(image, b"etc/ld.so.conf", &mut dirs, 0);
-    for d in [
-        format!("/lib/{trip}"),
-        format!("/usr/lib/{trip}"),
-        "/lib64".into(),
-        "/usr/lib64".into(),
-        "/lib".into(),
-        "/usr/lib".into(),
-        "/usr/local/lib".into(),
-    ] {
-        dirs.push(d);
-    }
-    dirs
-}
-
-/// The directories an `ld.so.conf` lists, following its `include` globs.
-fn ld_so_conf(image: &Image, path: &[u8], dirs: &mut Vec<String>, depth: usize) {
-    if depth > 4 {
-        return;
-    }
-    let Some(conf) = text(image, path) else {
-        return;
-    };
-    for line in conf.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if let Some(pattern) = line.strip_prefix("include") {
-            let pattern = pattern.trim();
-            let pattern = if pattern.starts_with('/') {
-                pattern.to_string()
-            } else {
-                format!("/etc/{pattern}")
-            };
-            let (dir, name) = split_last(pattern.as_bytes());
-            let Some(dir_node) = resolve(image, dir) else {
-                continue;
-            };
-            let matches: Vec<Vec<u8>> = image
-                .tree
-                .node(dir_node)
-                .children
-                .iter()
-                .filter(|(n, id)| glob_match(name, n) && image.tree.node(**id).exists())
-                .map(|(n, _)| [dir, b"/", n].concat())
-                .collect();
-            for m in matches {
-                ld_so_conf(image, &m, dirs, depth + 1);
-            }
-        } else if !line.is_empty() {
-            dirs.extend(
-                line.split([':', ',', ' ', '\t'])
-                    .filter(|d| !d.is_empty())
-                    .map(str::to_string),
-            );
-        }
-    }
-}
-
-fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
+/// The C library a file is built against, from what it carries. Besides the loader and libc
+/// names, a NEEDED plain `libc.so` without any `GLIBC_` version need is musl (musl's libc
+/// goes by that soname, as Rust's musl targets link it; glibc's `libc.so` is a linker script
+/// that no file ever needs), and so is a CPython extension named `*-linux-musl.so`.
+fn family_of(info: &ElfInfo, path: &[u8]) -> LibcFamily {
     let is_glibc_name = |n: &str| n == "libc.so.6" || n.starts_with("ld-linux");
     let is_musl_name = |n: &str| n.starts_with("ld-musl") || n.starts_with("libc.musl-");
     let interp = info
@@ -375,7 +361,8 @@ fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
         || interp.as_deref().is_some_and(|i| i.starts_with("ld-linux"));
     let musl = info.needed.iter().any(|n| is_musl_name(n))
         || interp.as_deref().is_some_and(is_musl_name)
-        || (image_has_musl_loader && info.needed.iter().any(|n| n == "libc.so"));
+        || (info.needed.iter().any(|n| n == "libc.so") && !needs_glibc_versions(info))
+        || (info.needed.iter().any(|n| n.starts_with("libc.")) && is_musl_extension(path));
     match (glibc, musl) {
         (true, true) => LibcFamily::Mixed,
         (true, false) => LibcFamily::Glibc,
@@ -385,15 +372,16 @@ fn family_of(info: &ElfInfo, image_has_musl_loader: bool) -> LibcFamily {
     }
 }
 
-/// musl's loader is also its libc, libm, libpthread and the rest: it answers those names
-/// itself (`lib` + c, pthread, rt, m, dl, util or xnet + `.`).
-fn musl_builtin(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix("lib") else {
-        return false;
-    };
-    ["c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet."]
+fn needs_glibc_versions(info: &ElfInfo) -> bool {
+    info.needs
         .iter()
-        .any(|r| rest.starts_with(r))
+        .flat_map(|n| n.versions.keys())
+        .any(|v| v.starts_with("GLIBC_"))
+}
+
+/// `_core.cpython-312-x86_64-linux-musl.so`: CPython's suffix for a musl build.
+fn is_musl_extension(path: &[u8]) -> bool {
+    super::python::extension_tag(split_last(path).1).is_some_and(|t| t.ends_with("-linux-musl"))
 }
 
 /// The newest version with a prefix that an ELF file needs, with the symbols that need it.
@@ -423,30 +411,7 @@ fn floor(info: &ElfInfo, prefix: &str) -> Option<Floor> {
 
 pub fn compute(image: &Image) -> Linkage {
     let libc = image_libc(image);
-    // musl's loader, wherever the image has one (a glibc image may have musl installed too).
-    let musl_loader_path =
-        format!("lib/ld-musl-{}.so.1", musl_arch(&image.architecture)).into_bytes();
-    let musl_loader = resolve(image, &musl_loader_path)
-        .is_some()
-        .then_some(musl_loader_path);
-    let system = system_dirs(image, &libc);
-    let env_dirs: Vec<String> = image
-        .env_var("LD_LIBRARY_PATH")
-        .map(|v| {
-            v.split(':')
-                .filter(|d| !d.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let platform = match image.architecture.as_str() {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
-        "386" => "i686",
-        other => other,
-    };
-    let trip = triplet(&image.architecture, image.variant.as_deref());
-
+    let loader = Loader::new(image, &libc);
     let mut elves = Vec::new();
     for id in image.tree.ids() {
         // Each stored file once, under the name that holds it (a hard link, when uv's cache
@@ -458,111 +423,125 @@ pub fn compute(image: &Image) -> Linkage {
             continue;
         };
         let path = image.tree.path(id);
-        let layer = image.tree.node(id).last_layer();
-        let (dir, _) = split_last(&path);
-        let origin = format!("/{}", String::from_utf8_lossy(dir));
-        let expand = |p: &str| -> Vec<String> {
-            let p = p.replace("$ORIGIN", &origin).replace("${ORIGIN}", &origin);
-            let p = p
-                .replace("$PLATFORM", platform)
-                .replace("${PLATFORM}", platform);
-            if p.contains("$LIB") || p.contains("${LIB}") {
-                let libs = [
-                    trip.map(|t| format!("lib/{t}")),
-                    Some("lib64".into()),
-                    Some("lib".into()),
-                ];
-                libs.into_iter()
-                    .flatten()
-                    .map(|l| p.replace("${LIB}", &l).replace("$LIB", &l))
-                    .collect()
-            } else {
-                vec![p]
-            }
-        };
-        let mut search: Vec<String> = Vec::new();
-        if info.runpath.is_empty() {
-            search.extend(info.rpath.iter().flat_map(|p| expand(p)));
-        }
-        search.extend(env_dirs.iter().cloned());
-        search.extend(info.runpath.iter().flat_map(|p| expand(p)));
-        search.extend(system.iter().cloned());
-
-        let family = family_of(info, musl_loader.is_some());
-        let needed = info
-            .needed
-            .iter()
-            .map(|name| {
-                let resolution = if family == LibcFamily::Musl && musl_builtin(name) {
-                    musl_loader.clone().map(Resolution::Found)
-                } else if name.contains('/') {
-                    let p = if name.starts_with('/') {
-                        name.clone()
-                    } else {
-                        format!("{origin}/{name}")
-                    };
-                    resolve(image, p.as_bytes()).map(|_| Resolution::Found(p.into_bytes()))
-                } else {
-                    search.iter().find_map(|dir| {
-                        let candidate = join(dir, name);
-                        let node = resolve(image, &candidate)?;
-                        // The loader skips a library built for another class or machine.
-                        match elf_at(image, node) {
-                            Some(lib) if lib.class != info.class || lib.machine != info.machine => {
-                                None
-                            }
-                            _ => Some(Resolution::Found(
-                                normalize(&candidate).map_or(candidate, Vec::from),
-                            )),
-                        }
-                    })
-                };
-                // Libraries vendored side by side (auditwheel's `<name>.libs/`, torch's `lib/`)
-                // often name each other without a search path: whoever loads them has loaded
-                // the sibling already, and the loader matches a NEEDED name against the
-                // libraries it has loaded before it searches. A library with no interpreter
-                // is only ever loaded that way, so a sibling of that name counts as found.
-                let sibling = || {
-                    if info.interpreter.is_some() || name.contains('/') {
-                        return None;
-                    }
-                    let candidate = join(&origin, name);
-                    resolve(image, &candidate)?;
-                    Some(Resolution::Found(
-                        normalize(&candidate).map_or(candidate, Vec::from),
-                    ))
-                };
-                let resolution =
-                    resolution
-                        .or_else(sibling)
-                        .unwrap_or(if injected_at_run_time(name) {
-                            Resolution::Injected
-                        } else {
-                            Resolution::Missing
-                        });
-                (name.clone(), resolution)
-            })
-            .collect();
         let interpreter_found = info
             .interpreter
             .as_deref()
             .map(|i| resolve(image, i.as_bytes()).is_some());
+        let loaded = loader.load(info, &path);
         elves.push(ElfFacts {
             node: id,
-            layer,
-            libc: family,
+            layer: image.tree.node(id).last_layer(),
+            libc: family_of(info, &path),
             glibc: floor(info, "GLIBC_"),
             glibcxx: floor(info, "GLIBCXX_"),
             cxxabi: floor(info, "CXXABI_"),
-            needed,
+            libraries: loaded.iter().filter_map(|(_, _, node)| *node).collect(),
+            needed: loaded.into_iter().map(|(name, r, _)| (name, r)).collect(),
             interpreter_found,
+            flavour: loader.flavour(info),
+            missing_symbols: Vec::new(),
+            relr: None,
             info: info.clone(),
             path,
         });
     }
     elves.sort_by(|a, b| a.path.cmp(&b.path));
-    let index = elves.iter().enumerate().map(|(i, e)| (e.node, i)).collect();
-    Linkage { libc, elves, index }
+    let index: HashMap<NodeId, usize> =
+        elves.iter().enumerate().map(|(i, e)| (e.node, i)).collect();
+    let c_library = |flavour: Flavour| -> Option<NodeId> {
+        match flavour {
+            Flavour::Musl => loader.musl_loader().and_then(|p| resolve(image, p)),
+            Flavour::Glibc => libc.path.as_deref().and_then(|p| resolve(image, p)),
+        }
+    };
+    let (musl_libc, glibc_libc) = (c_library(Flavour::Musl), c_library(Flavour::Glibc));
+    for i in 0..elves.len() {
+        let e = &elves[i];
+        let c = match e.flavour {
+            Flavour::Musl => musl_libc,
+            Flavour::Glibc => glibc_libc,
+        };
+        let scope = closure(&elves, &index, i, c);
+        let relr = scope
+            .iter()
+            .copied()
+            .find(|&n| index.get(&n).is_some_and(|&j| elves[j].info.uses_relr));
+        let missing = missing_symbols(image, e, &scope);
+        elves[i].relr = relr;
+        elves[i].missing_symbols = missing;
+    }
+    Linkage {
+        libc,
+        elves,
+        index,
+        notes: loader.notes,
+    }
+}
+
+/// The objects the loader would have loaded for the file at `elves[start]`, in load order: the
+/// file, its libraries breadth first, then the C library (always there: the interpreter, or
+/// the process that loads a library).
+fn closure(
+    elves: &[ElfFacts],
+    index: &HashMap<NodeId, usize>,
+    start: usize,
+    c_library: Option<NodeId>,
+) -> Vec<NodeId> {
+    let mut order = vec![elves[start].node];
+    let mut seen: std::collections::HashSet<NodeId> = order.iter().copied().collect();
+    let mut at = 0;
+    while at < order.len() && order.len() < MAX_CLOSURE {
+        if let Some(&j) = index.get(&order[at]) {
+            for &lib in &elves[j].libraries {
+                if seen.insert(lib) {
+                    order.push(lib);
+                }
+            }
+        }
+        at += 1;
+    }
+    if let Some(c) = c_library {
+        if seen.insert(c) {
+            order.push(c);
+        }
+    }
+    order
+}
+
+/// The symbols a file needs that no object in its scope defines. glibc binds a versioned
+/// reference only to a definition of that version (or to a library without versions); musl
+/// ignores versions. A library's unversioned references are not judged: the process that
+/// loads it (Python, with its `Py*` API; a host program's plugins) may define them.
+fn missing_symbols(image: &Image, e: &ElfFacts, scope: &[NodeId]) -> Vec<MissingSymbol> {
+    let objects: Option<Vec<&ElfInfo>> = scope.iter().skip(1).map(|&n| elf_at(image, n)).collect();
+    // An object whose facts could not be read (or that is not an ELF file) may define anything:
+    // nothing is claimed.
+    let Some(objects) = objects else {
+        return Vec::new();
+    };
+    let library = e.info.interpreter.is_none();
+    let mut missing = Vec::new();
+    for (name, version) in e.info.imports.iter() {
+        if version.is_none() && library {
+            continue;
+        }
+        let defined = objects.iter().any(|o| {
+            o.exports.lookup(name).any(|x| match (e.flavour, version) {
+                (Flavour::Musl, _) | (Flavour::Glibc, None) => !x.hidden,
+                (Flavour::Glibc, Some(v)) => x.version == Some(v) || o.defines.is_empty(),
+            })
+        });
+        if !defined {
+            missing.push(MissingSymbol {
+                name: name.to_string(),
+                version: version.map(str::to_string),
+            });
+            if missing.len() == MAX_MISSING_SYMBOLS {
+                break;
+            }
+        }
+    }
+    missing
 }
 
 /// Counts of ELF files by libc family, for summaries.
@@ -591,6 +570,24 @@ mod tests {
             None
         );
         assert_eq!(Version::parse("2.36").unwrap().to_string(), "2.36");
+    }
+
+    #[test]
+    fn glibc_version_from_its_banner_name_or_package() {
+        let banner = b"\x7fELF\0junk\0GNU C Library (Debian GLIBC 2.31-13+deb11u5) stable release version 2.31.\nCopyright";
+        assert_eq!(glibc_version(banner), Version::parse("2.31"));
+        let rhel =
+            b"\0GNU C Library (GNU libc) stable release version 2.17, by Roland McGrath et al.\n";
+        assert_eq!(glibc_version(rhel), Version::parse("2.17"));
+        assert_eq!(glibc_version(b"GNU C Library\0release version 2.31"), None);
+        assert_eq!(
+            libc_file_name_version(b"lib/x86_64-linux-gnu/libc-2.28.so"),
+            Version::parse("2.28")
+        );
+        assert_eq!(libc_file_name_version(b"lib/libc.so.6"), None);
+        assert_eq!(upstream_version("2.31-13+deb11u5"), Version::parse("2.31"));
+        assert_eq!(upstream_version("1:2.36-9"), Version::parse("2.36"));
+        assert_eq!(upstream_version("2.35-0ubuntu3.8"), Version::parse("2.35"));
     }
 
     #[test]

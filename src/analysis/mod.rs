@@ -7,6 +7,7 @@ pub mod categories;
 pub mod dive;
 pub mod duplicates;
 pub mod linkage;
+pub mod loader;
 pub mod packages;
 pub mod python;
 pub mod resolve;
@@ -100,9 +101,10 @@ pub fn wants_content(path: &[u8], size: u64) -> Keep {
 }
 
 pub fn analyze(image: &Image) -> Facts {
-    let linkage = linkage::compute(image);
+    let mut linkage = linkage::compute(image);
     let python = python::compute(image, &linkage);
     let os_packages = packages::compute(image, &linkage);
+    linkage.libc.refine_from_packages(&os_packages);
     let categories = categorize(image, &linkage, &os_packages);
     let base = base::compute(image, &categories, &linkage, &python, &os_packages);
     Facts {

@@ -119,21 +119,6 @@ pub fn interpreter_loads(interpreter: &Interpreter, tag: &str, machine_arch: &st
     abi == want && libc_ok && (platform.is_empty() || platform.starts_with(machine_arch))
 }
 
-/// The architecture word CPython puts in its tags and wheel platform tags use.
-pub fn tag_arch(architecture: &str, variant: Option<&str>) -> &'static str {
-    match (architecture, variant) {
-        ("amd64", _) => "x86_64",
-        ("arm64", _) => "aarch64",
-        ("386", _) => "i686",
-        ("arm", Some("v6")) => "armv6l",
-        ("arm", _) => "armv7l",
-        ("ppc64le", _) => "ppc64le",
-        ("s390x", _) => "s390x",
-        ("riscv64", _) => "riscv64",
-        _ => "unknown",
-    }
-}
-
 fn interpreters(image: &Image, linkage: &Linkage) -> Vec<Interpreter> {
     let mut found: BTreeMap<NodeId, Interpreter> = BTreeMap::new();
     for id in image.tree.ids() {

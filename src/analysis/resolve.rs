@@ -12,8 +12,18 @@ const MAX_LINKS: usize = 40;
 /// symlinks (a hard link answers with the name that holds the file's bytes, see
 /// [`Image::holder`]). `None` when it does not exist or loops.
 pub fn resolve(image: &Image, path: &[u8]) -> Option<NodeId> {
+    resolve_from(image, Tree::ROOT, path)
+}
+
+/// [`resolve`] for a path relative to a directory already found (an absolute path starts
+/// from the root), so that a directory reached through long symlinks is walked once.
+pub fn resolve_from(image: &Image, dir: NodeId, path: &[u8]) -> Option<NodeId> {
     let mut pending: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
-    let mut at = Tree::ROOT;
+    let mut at = if path.starts_with(b"/") {
+        Tree::ROOT
+    } else {
+        dir
+    };
     let mut links = 0;
     while let Some(name) = pending.pop() {
         match &name[..] {
@@ -64,17 +74,34 @@ pub fn join(dir: &str, name: &str) -> Vec<u8> {
 }
 
 /// Matches a file name against a shell pattern with `*` and `?` (what `ld.so.conf`'s `include`
-/// lines use).
+/// lines use), in time proportional to the product of the lengths (a pattern from the image
+/// such as `*a*a*a*a*b` must not backtrack exponentially).
 pub fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob_match(&pattern[1..], name) || (!name.is_empty() && glob_match(pattern, &name[1..]))
+    let (mut p, mut n) = (0, 0);
+    // Where the last `*` was, and the name position it currently stands for.
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                // Let the last `*` swallow one more byte and retry from there.
+                Some((sp, sn)) => {
+                    star = Some((sp, sn + 1));
+                    p = sp + 1;
+                    n = sn + 1;
+                }
+                None => return false,
+            },
         }
-        (Some(b'?'), Some(_)) => glob_match(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => glob_match(&pattern[1..], &name[1..]),
-        _ => false,
     }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -91,5 +118,11 @@ mod tests {
         assert!(glob_match(b"lib?.conf", b"libc.conf"));
         assert!(!glob_match(b"*.conf", b"libc.conf.bak"));
         assert!(glob_match(b"*", b""));
+        assert!(glob_match(b"a*b*c", b"aXXbYYc"));
+        assert!(!glob_match(b"a*b*c", b"aXXbYY"));
+        assert!(!glob_match(b"?", b""));
+        // Exponential for a backtracking matcher; instant here.
+        let hostile = b"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        assert!(!glob_match(hostile, &[b'a'; 4000]));
     }
 }

@@ -2,7 +2,7 @@
 //! `...-linux-musl`) no Python interpreter in the image loads.
 
 use super::{Context, Finding, Rule, Severity, plural};
-use crate::analysis::python::{extension_tag, interpreter_loads, tag_arch};
+use crate::analysis::python::{extension_tag, interpreter_loads};
 
 pub const RULE: Rule = Rule {
     id: "abi-mismatch",
@@ -19,7 +19,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     if interpreters.is_empty() {
         return Vec::new();
     }
-    let arch = tag_arch(&ctx.image.architecture, ctx.image.variant.as_deref());
+    let arch = ctx.image.arch().map_or("unknown", |a| a.wheel);
     let have: Vec<String> = interpreters
         .iter()
         .map(|i| format!("{} ({:?})", i.version, i.libc).to_lowercase())

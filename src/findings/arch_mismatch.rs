@@ -1,8 +1,8 @@
 //! `arch-mismatch`: ELF files for another CPU architecture than the image's.
 
 use super::{Context, Finding, Rule, Severity, plural};
-use crate::analysis::categories::triplet;
-use crate::analysis::linkage::{is_foreign_place, machine_for, machine_name};
+use crate::analysis::linkage::is_foreign_place;
+use crate::model::machine_name;
 
 pub const RULE: Rule = Rule {
     id: "arch-mismatch",
@@ -25,10 +25,10 @@ fn is_32_bit_sibling(image_machine: u16, file_machine: u16) -> bool {
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     let image = ctx.image;
-    let Some(machine) = machine_for(&image.architecture) else {
+    let Some(arch) = image.arch() else {
         return Vec::new();
     };
-    let own = triplet(&image.architecture, image.variant.as_deref());
+    let (machine, own) = (arch.machine, Some(arch.triplet));
     ctx.elf_findings(
         rule,
         ctx.facts.linkage.elves.iter(),

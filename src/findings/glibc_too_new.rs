@@ -14,7 +14,10 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     let libc = &ctx.facts.linkage.libc;
-    let (Some(LibcFamily::Glibc), Some(have)) = (libc.family, &libc.version) else {
+    // Judged against the symbol versions libc.so.6 defines (glibc 2.31 defines GLIBC_2.30 at
+    // most): a need is met exactly when its version is defined.
+    let defined = libc.glibc_symbols.as_ref().or(libc.version.as_ref());
+    let (Some(LibcFamily::Glibc), Some(have)) = (libc.family, defined) else {
         return Vec::new();
     };
     ctx.elf_findings(
@@ -38,6 +41,7 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
             )
         },
         |need, elves| {
+            let have = libc.version.as_ref().unwrap_or(have);
             format!(
                 "{}: install a build for glibc {have} or older (a manylinux_{} wheel, an older release, or build it in this image with `pip install --no-binary`), or use a base image with glibc {need} or newer",
                 ctx.owners(elves),

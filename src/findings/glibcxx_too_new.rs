@@ -32,16 +32,22 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
             cxx.or(abi)
         },
         |need, elves| {
+            // A CXXABI need is compared with the CXXABI version the image provides.
+            let abi = need.starts_with("CXXABI_");
+            let provides = match (abi, have_abi) {
+                (true, Some(h)) => format!("CXXABI_{h}"),
+                _ => format!("GLIBCXX_{have}"),
+            };
             let mut symbols: Vec<&str> = elves
                 .iter()
-                .flat_map(|e| e.glibcxx.iter().chain(e.cxxabi.iter()))
+                .flat_map(|e| if abi { e.cxxabi.iter() } else { e.glibcxx.iter() })
                 .flat_map(|f| f.symbols.iter().map(String::as_str))
                 .collect();
             symbols.sort();
             symbols.dedup();
             symbols.truncate(4);
             format!(
-                "{} need {need} ({}) but the image's libstdc++ provides GLIBCXX_{have}: loading fails with ``version `{need}' not found``",
+                "{} need {need} ({}) but the image's libstdc++ provides {provides}: loading fails with ``version `{need}' not found``",
                 plural(elves.len(), "file", "files"),
                 symbols.join(", ")
             )

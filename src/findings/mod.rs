@@ -20,9 +20,11 @@ mod glibc_too_new;
 mod glibcxx_too_new;
 mod headers;
 mod interpreter_missing;
+mod missing_symbol;
 mod musl_in_glibc_image;
 mod pip_cache;
 pub mod projection;
+mod relr_unsupported;
 mod runs_as_root;
 mod secret_file;
 mod setuid;
@@ -144,6 +146,8 @@ pub const RULES: &[Rule] = &[
     glibcxx_too_new::RULE,
     interpreter_missing::RULE,
     unresolved_library::RULE,
+    missing_symbol::RULE,
+    relr_unsupported::RULE,
     abi_mismatch::RULE,
     wheel_tag_mismatch::RULE,
     secret_file::RULE,
@@ -313,9 +317,8 @@ impl Context<'_> {
     /// store, firmware or kernel module directory, and built for the image's architecture.
     fn native_elves(&self) -> impl Iterator<Item = &ElfFacts> {
         let image = self.image;
-        let own =
-            crate::analysis::categories::triplet(&image.architecture, image.variant.as_deref());
-        let machine = crate::analysis::linkage::machine_for(&image.architecture);
+        let own = image.arch().map(|a| a.triplet);
+        let machine = image.arch().map(|a| a.machine);
         self.facts.linkage.elves.iter().filter(move |e| {
             !crate::analysis::linkage::is_foreign_place(&e.path, own)
                 && machine.is_none_or(|m| m == e.info.machine)
@@ -388,6 +391,11 @@ impl Context<'_> {
     }
 
     /// The image's C library as users name it: "glibc 2.36 (Debian GNU/Linux 12 (bookworm))".
+    /// The image's architecture (amd64's names when pydive does not know it).
+    fn arch(&self) -> &'static crate::model::Arch {
+        self.image.arch().unwrap_or(&crate::model::ARCHES[0])
+    }
+
     fn libc_name(&self) -> String {
         let libc = &self.facts.linkage.libc;
         let family = match libc.family {

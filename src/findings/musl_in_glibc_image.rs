@@ -8,7 +8,7 @@ pub const RULE: Rule = Rule {
     id: "musl-in-glibc-image",
     severity: Severity::Error,
     summary: "a musl-built library (or a musl program whose musl pieces are missing) in a glibc image",
-    why: "A musllinux wheel installed on Debian or Ubuntu imports with `Error loading shared library libc.musl-x86_64.so.1` (or crashes, when both C libraries end up in one process).",
+    why: "A musllinux wheel installed on Debian or Ubuntu imports with `libc.musl-x86_64.so.1: cannot open shared object file` on x86-64 (or crashes, when both C libraries end up in one process).",
     fix: "Install the manylinux wheel of the same package with the image's own pip (a musllinux wheel usually arrives through `pip download --platform` or a copied site-packages), or build the image on an Alpine base.",
     check,
 };
@@ -32,11 +32,11 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
         |_, elves| {
             let missing = elves
                 .iter()
-                .flat_map(|e| e.unresolved())
-                .find(|n| n.starts_with("libc.musl") || n.starts_with("ld-musl"))
-                .unwrap_or("libc.musl-x86_64.so.1");
+                .flat_map(|e| &e.info.needed)
+                .find(|n| n.starts_with("libc.musl") || n.starts_with("ld-musl") || *n == "libc.so")
+                .map_or_else(|| ctx.arch().musl_libc(), String::clone);
             format!(
-                "{} built against musl in an image whose C library is {}: loading fails with `Error loading shared library {missing}`",
+                "{} built against musl in an image whose C library is {}: loading fails with `{missing}: cannot open shared object file: No such file or directory`",
                 plural(elves.len(), "file", "files"),
                 ctx.libc_name()
             )

@@ -55,7 +55,10 @@ fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
         rule,
         ctx.native_elves().filter(|e| !ctx.wrong_libc(e)),
         |e| {
-            let missing: Vec<&str> = e.unresolved().collect();
+            // Grouped by the set of missing names, whatever order each file needs them in.
+            let mut missing: Vec<&str> = e.unresolved().collect();
+            missing.sort_unstable();
+            missing.dedup();
             (!missing.is_empty()).then(|| missing.join(", "))
         },
         |missing, elves| {

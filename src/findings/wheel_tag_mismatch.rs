@@ -3,7 +3,7 @@
 //! architecture.
 
 use super::{Context, Finding, Rule, Severity};
-use crate::analysis::python::{platform_fits, tag_arch};
+use crate::analysis::python::platform_fits;
 
 pub const RULE: Rule = Rule {
     id: "wheel-tag-mismatch",
@@ -16,7 +16,7 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, rule: &Rule) -> Vec<Finding> {
     let libc = &ctx.facts.linkage.libc;
-    let arch = tag_arch(&ctx.image.architecture, ctx.image.variant.as_deref());
+    let arch = ctx.image.arch().map_or("unknown", |a| a.wheel);
     let mut out = Vec::new();
     for dist in &ctx.facts.python.distributions {
         if dist.wheel_tags.is_empty() {

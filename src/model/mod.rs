@@ -3,10 +3,12 @@
 //! state in every layer that touched it; "the tree as of layer k" is a query over those
 //! records, not a copy. The model holds no UI state and does no I/O.
 
+mod arch;
 mod links;
 mod sizes;
 mod tree;
 
+pub use arch::{ARCHES, Arch, machine_name};
 pub use tree::{Change, Node, NodeId, State, Tree};
 
 use crate::layer::{Compression, Diagnostic, Entry, EntryKind, LayerScan};
@@ -223,6 +225,11 @@ impl Image {
             .get(change.layer as usize)?
             .entries
             .get(i as usize)
+    }
+
+    /// The image's architecture, when it is one pydive knows.
+    pub fn arch(&self) -> Option<&'static Arch> {
+        Arch::of(&self.architecture, self.variant.as_deref())
     }
 
     /// The value of a variable in the container's environment.

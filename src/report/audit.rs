@@ -103,9 +103,12 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = projection(report) {
         writeln!(out, "{line}")?;
     }
+    for line in super::incomplete_lines(report) {
+        writeln!(out, "{line}")?;
+    }
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
-        return Ok(());
+        return write_text_diagnostics(report, out);
     }
     writeln!(out, "{}", counts(report))?;
     for (severity, title) in SEVERITIES {
@@ -139,7 +142,31 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             }
         }
     }
+    write_text_diagnostics(report, out)
+}
+
+/// What could not be read, each where and why: the lines that make an audit incomplete.
+fn write_text_diagnostics(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let diagnostics = &report.image.diagnostics;
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nNot read ({})", diagnostics.len())?;
+    for d in diagnostics {
+        writeln!(out, "  {}", diagnostic_line(d))?;
+    }
     Ok(())
+}
+
+/// "layer 3: /usr/lib/x.so: unreadable ELF file: ...", escaped for a terminal.
+fn diagnostic_line(d: &crate::model::ImageDiagnostic) -> String {
+    let layer = d.layer.map(|l| format!("layer {l}: ")).unwrap_or_default();
+    let path = d
+        .path
+        .as_deref()
+        .map(|p| format!("/{}: ", crate::printable::Printable(p)))
+        .unwrap_or_default();
+    format!("{layer}{path}{}", printable::escape(&d.message))
 }
 
 /// Markdown, for `$GITHUB_STEP_SUMMARY` or a pull request comment.
@@ -153,10 +180,13 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = projection(report) {
         writeln!(out, "**{line}**\n")?;
     }
+    for line in super::incomplete_lines(report) {
+        writeln!(out, "**{line}**\n")?;
+    }
     writeln!(out, "{}", super::charts::markdown(report))?;
     if report.findings.is_empty() {
         writeln!(out, "No findings: nothing to fix.")?;
-        return Ok(());
+        return write_markdown_diagnostics(report, out);
     }
     writeln!(out, "**{}**", counts(report))?;
     for (severity, title) in SEVERITIES {
@@ -185,6 +215,18 @@ pub fn write_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out, "  - Fix: {}", markdown::text(&f.fix))?;
             }
         }
+    }
+    write_markdown_diagnostics(report, out)
+}
+
+fn write_markdown_diagnostics(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let diagnostics = &report.image.diagnostics;
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n### Not read ({})\n", diagnostics.len())?;
+    for d in diagnostics {
+        writeln!(out, "- {}", markdown::text(&diagnostic_line(d)))?;
     }
     Ok(())
 }

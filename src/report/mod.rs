@@ -42,6 +42,48 @@ impl Report {
     }
 }
 
+/// ELF files of the final filesystem whose facts could not be read (a diagnostic says why
+/// for each): while there are any, the linkage audit is incomplete, and the audit says so.
+pub fn unreadable_elf(image: &Image) -> usize {
+    image
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.starts_with(crate::layer::elf::UNREADABLE))
+        .filter(|d| {
+            let node = d.path.as_deref().and_then(|p| image.tree.lookup(p));
+            node.is_some_and(|n| {
+                let node = image.tree.node(n);
+                node.exists() && Some(node.last_layer()) == d.layer
+            })
+        })
+        .count()
+}
+
+/// "3 ELF files could not be read: the audit is incomplete", when some could not.
+pub fn unreadable_elf_line(image: &Image) -> Option<String> {
+    match unreadable_elf(image) {
+        0 => None,
+        1 => Some(
+            "1 ELF file could not be read: the audit is incomplete (see the diagnostics)".into(),
+        ),
+        n => Some(format!(
+            "{n} ELF files could not be read: the audit is incomplete (see the diagnostics)"
+        )),
+    }
+}
+
+/// What the audit could not check, one line each: unreadable ELF files, and duplicates when
+/// file contents were not read. A clean audit with any of these is not a clean image.
+pub fn incomplete_lines(report: &Report) -> Vec<String> {
+    let mut lines: Vec<String> = unreadable_elf_line(&report.image).into_iter().collect();
+    if !report.facts.duplicates.computed {
+        lines.push(
+            "duplicate files were not looked for: `--no-verify` skips file contents".to_string(),
+        );
+    }
+    lines
+}
+
 /// The base image in a line: "slim: Debian GNU/Linux 12 (bookworm), layers 0-4 (up to
 /// `CMD ["python3"]`), Python 3.12 built from source".
 pub fn base_summary(base: &analysis::base::Base) -> String {

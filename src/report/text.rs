@@ -191,6 +191,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             .unwrap_or_default();
         writeln!(out, "  note: {layer}{path}{}", escape(&d.message))?;
     }
+    for note in &report.facts.linkage.notes {
+        writeln!(out, "  note: {}", escape(note))?;
+    }
     Ok(())
 }
 

@@ -44,6 +44,8 @@ pub const COMPATIBILITY_RULES: &[&str] = &[
     "glibcxx-too-new",
     "interpreter-missing",
     "unresolved-library",
+    "missing-symbol",
+    "relr-unsupported",
     "abi-mismatch",
     "wheel-tag-mismatch",
 ];

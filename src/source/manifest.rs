@@ -119,14 +119,7 @@ pub struct Platform {
 impl Platform {
     /// The platform this binary runs on, in OCI's names.
     pub fn host() -> Platform {
-        let architecture = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "x86" => "386",
-            "powerpc64" => "ppc64le",
-            "arm" => "arm",
-            other => other,
-        };
+        let architecture = crate::model::Arch::host().map_or(std::env::consts::ARCH, |a| a.goarch);
         Platform {
             os: "linux".into(),
             architecture: architecture.into(),

@@ -287,7 +287,8 @@ fn files(n: u64) -> String {
 /// The file's ELF facts: what it is, its libc and version floors, and how each library it
 /// needs resolves inside the image.
 fn elf_lines(report: &Report, node: NodeId, theme: Theme) -> Vec<Line<'static>> {
-    use crate::analysis::linkage::{Resolution, machine_name};
+    use crate::analysis::linkage::Resolution;
+    use crate::model::machine_name;
     let Some(elf) = report.facts.linkage.by_node(node) else {
         return Vec::new();
     };

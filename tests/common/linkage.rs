@@ -17,6 +17,8 @@ pub const COMPATIBILITY: &[&str] = &[
     "glibc-too-new",
     "glibcxx-too-new",
     "unresolved-library",
+    "missing-symbol",
+    "relr-unsupported",
     "interpreter-missing",
     "arch-mismatch",
     "abi-mismatch",

@@ -105,6 +105,11 @@ impl Capture {
             && (self.stage != Stage::Planned || self.keep.iter().any(|r| r.0.end > self.seen))
     }
 
+    /// How many bytes of the file are kept (never more than the `elf-capture` limit).
+    pub fn kept(&self) -> u64 {
+        self.kept
+    }
+
     /// Reads the facts from what was kept.
     pub fn parse(self) -> Result<super::ElfInfo, String> {
         super::parse_from(&self)

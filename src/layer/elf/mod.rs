@@ -433,26 +433,49 @@ fn table_offsets(layout: &Layout, entries: &[(u64, u64)]) -> Vec<(u64, u64)> {
     .collect()
 }
 
-/// A NUL-terminated name in a string table.
-fn name_in(strtab: &[u8], offset: u64) -> Result<String, String> {
-    let rest = usize::try_from(offset)
-        .ok()
-        .and_then(|o| strtab.get(o..))
-        .ok_or_else(|| format!("a name at {offset:#x} is outside the dynamic string table"))?;
-    let end = rest
-        .iter()
-        .position(|&b| b == 0)
-        .ok_or_else(|| format!("the name at {offset:#x} runs past the string table"))?;
-    Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
+/// Names read from a string table, within a budget: a hostile file can point a hundred
+/// thousand symbols or version entries into one long string, and reading each would cost the
+/// square of its size. A real file names each thing once, so a few times the table's size is
+/// plenty.
+struct Names<'a> {
+    table: &'a [u8],
+    budget: u64,
 }
 
-/// A name that must not be empty (a library's).
-fn library_name(strtab: &[u8], offset: u64, what: &str) -> Result<String, String> {
-    let name = name_in(strtab, offset)?;
-    if name.is_empty() {
-        return Err(format!("an empty {what} name"));
+impl<'a> Names<'a> {
+    fn new(table: &'a [u8]) -> Names<'a> {
+        Names {
+            table,
+            budget: 4 * table.len() as u64 + (1 << 20),
+        }
     }
-    Ok(name)
+
+    /// The NUL-terminated name at an offset.
+    fn get(&mut self, offset: u64) -> Result<Cow<'a, str>, String> {
+        let table = self.table;
+        let rest = usize::try_from(offset)
+            .ok()
+            .and_then(|o| table.get(o..))
+            .ok_or_else(|| format!("a name at {offset:#x} is outside its string table"))?;
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| format!("the name at {offset:#x} runs past its string table"))?;
+        self.budget = self
+            .budget
+            .checked_sub(end as u64 + 1)
+            .ok_or("its names overlap far more than a linker writes them")?;
+        Ok(String::from_utf8_lossy(&rest[..end]))
+    }
+
+    /// A name that must not be empty (a library's).
+    fn library(&mut self, offset: u64, what: &str) -> Result<String, String> {
+        let name = self.get(offset)?;
+        if name.is_empty() {
+            return Err(format!("an empty {what} name"));
+        }
+        Ok(name.into_owned())
+    }
 }
 
 /// How many dynamic symbols there are: from DT_HASH, DT_GNU_HASH, or the section headers.
@@ -502,18 +525,25 @@ fn gnu_hash_count(
     if last < first {
         return Ok(first);
     }
-    let chains_at = buckets_at + buckets * 4;
+    // The chain from the highest bucket on, read a block at a time (one entry at a time
+    // where a block would run past what a capture kept).
     let mut index = last;
-    loop {
-        let entry = source.bytes(chains_at + (index - first) * 4, 4)?;
-        index += 1;
-        if layout.u32(&entry, 0).unwrap_or(1) & 1 == 1 {
-            return Ok(index);
+    let mut at = buckets_at + buckets * 4 + (last - first) * 4;
+    while at < source.size() {
+        let block = (source.size() - at).min(4096);
+        let words = match source.bytes(at, block) {
+            Ok(words) => words,
+            Err(_) => source.bytes(at, 4)?,
+        };
+        for word in words.chunks_exact(4) {
+            index += 1;
+            if layout.u32(word, 0).unwrap_or(1) & 1 == 1 {
+                return Ok(index);
+            }
         }
-        if (index - first) * 4 > source.size() {
-            return Err("a GNU hash chain that does not end".into());
-        }
+        at += words.len() as u64;
     }
+    Err("a GNU hash chain that does not end".into())
 }
 
 fn read(source: &(impl Source + ?Sized)) -> Result<ElfInfo, String> {
@@ -552,12 +582,13 @@ fn read(source: &(impl Source + ?Sized)) -> Result<ElfInfo, String> {
         }
         None => Cow::Borrowed(&[]),
     };
+    let mut names = Names::new(&strtab);
     for &(t, value) in &entries {
         match t {
-            DT_NEEDED => info.needed.push(library_name(&strtab, value, "DT_NEEDED")?),
-            DT_SONAME => info.soname = Some(library_name(&strtab, value, "DT_SONAME")?),
-            DT_RPATH => info.rpath.extend(split_paths(&name_in(&strtab, value)?)),
-            DT_RUNPATH => info.runpath.extend(split_paths(&name_in(&strtab, value)?)),
+            DT_NEEDED => info.needed.push(names.library(value, "DT_NEEDED")?),
+            DT_SONAME => info.soname = Some(names.library(value, "DT_SONAME")?),
+            DT_RPATH => info.rpath.extend(split_paths(&names.get(value)?)),
+            DT_RUNPATH => info.runpath.extend(split_paths(&names.get(value)?)),
             _ => {}
         }
     }
@@ -570,7 +601,7 @@ fn read(source: &(impl Source + ?Sized)) -> Result<ElfInfo, String> {
         walk_verneed(
             source,
             &layout,
-            &strtab,
+            &mut names,
             at,
             count,
             &mut seen,
@@ -596,7 +627,7 @@ fn read(source: &(impl Source + ?Sized)) -> Result<ElfInfo, String> {
         walk_verdef(
             source,
             &layout,
-            &strtab,
+            &mut names,
             at,
             count,
             &mut seen,
@@ -638,7 +669,7 @@ fn read(source: &(impl Source + ?Sized)) -> Result<ElfInfo, String> {
             let (Some(name), Some(shndx)) = (name, shndx) else {
                 continue;
             };
-            let name = name_in(&strtab, u64::from(name))?;
+            let name = names.get(u64::from(name))?;
             if name.is_empty() {
                 continue;
             }
@@ -649,30 +680,32 @@ fn read(source: &(impl Source + ?Sized)) -> Result<ElfInfo, String> {
                 .unwrap_or(0);
             let (index, hidden) = (raw & 0x7fff, raw & 0x8000 != 0);
             if shndx == SHN_UNDEF {
-                if bind == STB_WEAK {
-                    continue;
-                }
-                let version = by_index.get(&index).map(|(need, v)| (*need, v.clone()));
-                if let Some((need, version)) = &version {
+                // A weak reference still asks for its version (the loader checks the need),
+                // but it may stay unresolved: it is not an import that must be found.
+                if let Some((need, version)) = by_index.get(&index) {
                     let symbols = info.needs[*need]
                         .versions
                         .entry(version.clone())
                         .or_default();
-                    if symbols.len() < SYMBOLS_PER_VERSION && !symbols.contains(&name) {
-                        symbols.push(name.clone());
+                    if symbols.len() < SYMBOLS_PER_VERSION && !symbols.iter().any(|s| *s == name) {
+                        symbols.push(name.to_string());
                     }
                 }
-                imports.push((name, version.map(|(_, v)| v)));
+                if bind != STB_WEAK {
+                    imports.push((name, index));
+                }
             } else if bind != STB_LOCAL {
-                exports.push((name, defined_at.get(&index).cloned(), hidden));
+                exports.push((name, index, hidden));
             }
         }
     }
-    info.imports = Imports::new(imports.iter().map(|(n, v)| (n.as_str(), v.as_deref())));
+    let needed_as = |index: &u16| by_index.get(index).map(|(_, v)| v.as_str());
+    info.imports = Imports::new(imports.iter().map(|(n, v)| (n.as_ref(), needed_as(v))));
+    let defined_as = |index: &u16| defined_at.get(index).map(String::as_str);
     info.exports = Exports::new(
         exports
             .iter()
-            .map(|(n, v, hidden)| (n.as_str(), v.as_deref(), *hidden)),
+            .map(|(n, v, hidden)| (n.as_ref(), defined_as(v), *hidden)),
     );
     info.uses_relr = entries.iter().any(|e| matches!(e.0, DT_RELR | DT_RELRSZ))
         || info
@@ -687,7 +720,7 @@ fn read(source: &(impl Source + ?Sized)) -> Result<ElfInfo, String> {
 fn walk_verneed(
     source: &(impl Source + ?Sized),
     layout: &Layout,
-    strtab: &[u8],
+    names: &mut Names,
     mut at: u64,
     count: u64,
     seen: &mut HashSet<u64>,
@@ -700,7 +733,7 @@ fn walk_verneed(
         let entry = source.bytes(at, 16)?;
         let field = |i| layout.u32(&entry, i).map_or(0, u64::from);
         let aux_count = layout.u16(&entry, 2).unwrap_or(0);
-        let library = library_name(strtab, field(4), "version need library")?;
+        let library = names.library(field(4), "version need library")?;
         let mut versions = Vec::new();
         let mut aux = at.saturating_add(field(8));
         for _ in 0..aux_count {
@@ -709,8 +742,8 @@ fn walk_verneed(
             }
             let a = source.bytes(aux, 16)?;
             let index = layout.u16(&a, 6).unwrap_or(0) & 0x7fff;
-            let name = name_in(strtab, layout.u32(&a, 8).map_or(0, u64::from))?;
-            versions.push((index, name));
+            let name = names.get(layout.u32(&a, 8).map_or(0, u64::from))?;
+            versions.push((index, name.into_owned()));
             match layout.u32(&a, 12).unwrap_or(0) {
                 0 => break,
                 next => aux = aux.saturating_add(u64::from(next)),
@@ -730,7 +763,7 @@ fn walk_verneed(
 fn walk_verdef(
     source: &(impl Source + ?Sized),
     layout: &Layout,
-    strtab: &[u8],
+    names: &mut Names,
     mut at: u64,
     count: u64,
     seen: &mut HashSet<u64>,
@@ -747,8 +780,8 @@ fn walk_verdef(
         let aux = layout.u32(&entry, 12).map_or(0, u64::from);
         if aux_count > 0 {
             let a = source.bytes(at.saturating_add(aux), 8)?;
-            let name = name_in(strtab, layout.u32(&a, 0).map_or(0, u64::from))?;
-            each(index, flags, name);
+            let name = names.get(layout.u32(&a, 0).map_or(0, u64::from))?;
+            each(index, flags, name.into_owned());
         }
         match layout.u32(&entry, 16).unwrap_or(0) {
             0 => break,
@@ -784,9 +817,10 @@ fn read_sections(
     let names = sections
         .get(header.e_shstrndx as usize)
         .and_then(|s| source.bytes(s.sh_offset, s.sh_size).ok());
-    if let Some(names) = names {
+    if let Some(table) = names {
+        let mut names = Names::new(&table);
         for sh in &sections {
-            let name = name_in(&names, sh.sh_name as u64).unwrap_or_default();
+            let name = names.get(sh.sh_name as u64).unwrap_or_default();
             let counts = name.starts_with(".debug_")
                 || name.starts_with(".zdebug_")
                 || name == ".symtab"
@@ -989,5 +1023,207 @@ int data_item = 3;
                 .unwrap();
             assert!(libc.versions.contains_key("GLIBC_ABI_DT_RELR"));
         }
+    }
+
+    /// A hand-made 64-bit little-endian shared object: one loadable segment covering the
+    /// file, a dynamic segment with `entries` (tag, value), and `data` placed at the offsets
+    /// given (the tables the entries point at; addresses equal offsets).
+    fn handmade(entries: &[(u64, u64)], data: &[(u64, Vec<u8>)]) -> Vec<u8> {
+        const DYNAMIC: u64 = 0x100;
+        let end = data
+            .iter()
+            .map(|(at, d)| at + d.len() as u64)
+            .max()
+            .unwrap_or(0)
+            .max(0x1000);
+        let mut f = vec![0u8; end as usize];
+        let put = |f: &mut Vec<u8>, at: usize, bytes: &[u8]| {
+            f[at..at + bytes.len()].copy_from_slice(bytes)
+        };
+        put(&mut f, 0, b"\x7fELF\x02\x01\x01");
+        put(&mut f, 16, &3u16.to_le_bytes()); // ET_DYN
+        put(&mut f, 18, &62u16.to_le_bytes()); // x86-64
+        put(&mut f, 20, &1u32.to_le_bytes());
+        put(&mut f, 32, &64u64.to_le_bytes()); // e_phoff
+        put(&mut f, 52, &64u16.to_le_bytes());
+        put(&mut f, 54, &56u16.to_le_bytes());
+        put(&mut f, 56, &2u16.to_le_bytes()); // e_phnum
+        put(&mut f, 58, &64u16.to_le_bytes());
+        let dynamic_len = (entries.len() as u64 + 1) * 16;
+        let phdrs = [(1u32, 4u32, 0u64, end), (2, 6, DYNAMIC, dynamic_len)];
+        for (i, (kind, flags, at, len)) in phdrs.into_iter().enumerate() {
+            let p = 64 + 56 * i;
+            put(&mut f, p, &kind.to_le_bytes());
+            put(&mut f, p + 4, &flags.to_le_bytes());
+            for (field, value) in [at, at, at, len, len, 8].into_iter().enumerate() {
+                put(&mut f, p + 8 + 8 * field, &value.to_le_bytes());
+            }
+        }
+        for (i, (tag, value)) in entries.iter().enumerate() {
+            let at = DYNAMIC as usize + 16 * i;
+            put(&mut f, at, &tag.to_le_bytes());
+            put(&mut f, at + 8, &value.to_le_bytes());
+        }
+        for (at, bytes) in data {
+            put(&mut f, *at as usize, bytes);
+        }
+        f
+    }
+
+    /// Counts the reads a parse makes.
+    struct Counting<'a>(&'a [u8], std::cell::Cell<u64>);
+
+    impl Source for Counting<'_> {
+        fn size(&self) -> u64 {
+            self.0.size()
+        }
+
+        fn bytes(&self, at: u64, len: u64) -> Result<Cow<'_, [u8]>, String> {
+            self.1.set(self.1.get() + 1);
+            self.0.bytes(at, len)
+        }
+    }
+
+    #[test]
+    fn handmade_files_read_right() {
+        let strtab = b"\0libc.so.6\0libm.so.6\0".to_vec();
+        let file = handmade(
+            &[
+                (DT_NEEDED, 1),
+                (DT_NEEDED, 11),
+                (DT_STRTAB, 0x400),
+                (DT_STRSZ, 21),
+            ],
+            &[(0x400, strtab)],
+        );
+        let info = parse(&file).unwrap();
+        assert_eq!(info.needed, ["libc.so.6", "libm.so.6"]);
+        // A NEEDED entry naming the empty string is unreadable, never an empty name.
+        let empty = handmade(
+            &[(DT_NEEDED, 0), (DT_STRTAB, 0x400), (DT_STRSZ, 11)],
+            &[(0x400, b"\0libc.so.6\0".to_vec())],
+        );
+        let e = parse(&empty).unwrap_err();
+        assert!(
+            e.starts_with(UNREADABLE) && e.contains("empty DT_NEEDED"),
+            "{e}"
+        );
+    }
+
+    /// Issue 11: version need entries whose auxiliary chains run into each other (4,096 needs,
+    /// each claiming 65,535 versions, all sharing one chain of 4,096) cost one read per entry,
+    /// not one per (need, version) pair.
+    #[test]
+    fn overlapping_version_needs_are_read_once_each() {
+        const NEEDS: u64 = 4096;
+        const VERNEED: u64 = 0x1000;
+        let aux_at = VERNEED + 16 * NEEDS;
+        let strtab = b"\0libc.so.6\0GLIBC_2.2.5\0".to_vec();
+        let mut needs = Vec::new();
+        for i in 0..NEEDS {
+            let at = VERNEED + 16 * i;
+            needs.extend(1u16.to_le_bytes());
+            needs.extend(0xffffu16.to_le_bytes()); // vn_cnt
+            needs.extend(1u32.to_le_bytes()); // vn_file: libc.so.6
+            needs.extend(((aux_at - at) as u32).to_le_bytes()); // vn_aux: the shared chain
+            needs.extend(16u32.to_le_bytes()); // vn_next
+        }
+        let mut aux = Vec::new();
+        for i in 0..NEEDS {
+            aux.extend(0u32.to_le_bytes());
+            aux.extend(0u16.to_le_bytes());
+            aux.extend((2 + (i % 100) as u16).to_le_bytes()); // vna_other
+            aux.extend(11u32.to_le_bytes()); // vna_name: GLIBC_2.2.5
+            let next = if i + 1 < NEEDS { 16u32 } else { 0 };
+            aux.extend(next.to_le_bytes()); // vna_next
+        }
+        let file = handmade(
+            &[
+                (DT_STRTAB, 0x800),
+                (DT_STRSZ, strtab.len() as u64),
+                (DT_VERNEED, VERNEED),
+                (DT_VERNEEDNUM, 0xffff_ffff),
+            ],
+            &[(0x800, strtab), (VERNEED, needs), (aux_at, aux)],
+        );
+        let counting = Counting(&file, std::cell::Cell::new(0));
+        let info = parse_from(&counting).unwrap();
+        assert_eq!(info.needs.len(), NEEDS as usize);
+        assert_eq!(
+            info.needs[0].versions.keys().collect::<Vec<_>>(),
+            ["GLIBC_2.2.5"]
+        );
+        assert!(info.needs[1..].iter().all(|n| n.versions.is_empty()));
+        // One read per entry and per auxiliary entry, and a few for the headers.
+        assert!(
+            counting.1.get() <= 2 * NEEDS + 16,
+            "{} reads",
+            counting.1.get()
+        );
+    }
+
+    /// Issue 11: 40,000 symbols named by offsets into one 1 MiB string would cost 40 GB of
+    /// name reading; the names' budget stops it.
+    #[test]
+    fn symbols_named_into_one_long_string_are_refused() {
+        const SYMBOLS: u64 = 40_000;
+        let mut strtab = vec![b'a'; 1 << 20];
+        strtab.push(0);
+        let strtab_at = 0x10000u64;
+        let symtab_at = strtab_at + strtab.len() as u64;
+        let hash_at = symtab_at + 24 * SYMBOLS;
+        let mut symtab = Vec::new();
+        for i in 0..SYMBOLS {
+            symtab.extend((i as u32).to_le_bytes()); // st_name
+            symtab.push(0x12); // global function
+            symtab.push(0);
+            symtab.extend(0u16.to_le_bytes()); // undefined
+            symtab.extend([0u8; 16]);
+        }
+        let mut hash = 1u32.to_le_bytes().to_vec();
+        hash.extend((SYMBOLS as u32).to_le_bytes()); // nchain
+        let file = handmade(
+            &[
+                (DT_STRTAB, strtab_at),
+                (DT_STRSZ, strtab.len() as u64),
+                (DT_SYMTAB, symtab_at),
+                (DT_HASH, hash_at),
+            ],
+            &[(strtab_at, strtab), (symtab_at, symtab), (hash_at, hash)],
+        );
+        let e = parse(&file).unwrap_err();
+        assert!(e.contains("overlap"), "{e}");
+    }
+
+    /// Issue 11: what a streamed capture keeps is bounded by the limit, whatever the file's
+    /// segments claim (here one loadable segment and a dynamic segment span 64 MiB).
+    #[test]
+    fn a_capture_keeps_no_more_than_its_limit() {
+        const SIZE: u64 = 64 << 20;
+        let mut file = handmade(&[], &[]);
+        file.resize(SIZE as usize, 0);
+        // The loadable segment spans the file; the dynamic segment is its last 32 MiB.
+        let dynamic_at = SIZE / 2;
+        file[64 + 32..64 + 40].copy_from_slice(&SIZE.to_le_bytes());
+        file[64 + 40..64 + 48].copy_from_slice(&SIZE.to_le_bytes());
+        let p = 64 + 56;
+        for field in 0..3 {
+            let at = p + 8 + 8 * field;
+            file[at..at + 8].copy_from_slice(&dynamic_at.to_le_bytes());
+        }
+        file[p + 32..p + 40].copy_from_slice(&(SIZE / 2).to_le_bytes());
+        file[p + 40..p + 48].copy_from_slice(&(SIZE / 2).to_le_bytes());
+        let limit = 1 << 20;
+        let mut capture = Capture::new(SIZE, limit);
+        for chunk in file.chunks(64 * 1024) {
+            if !capture.wants_stream() {
+                break;
+            }
+            capture.push(chunk);
+            assert!(capture.kept() <= limit);
+        }
+        // Facts are not made up from what was not kept.
+        let e = capture.parse().unwrap_err();
+        assert!(e.contains("elf-capture"), "{e}");
     }
 }

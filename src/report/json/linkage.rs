@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::linkage::{ElfFacts, ImageLibc, LibcFamily, Resolution, machine_name};
+use crate::analysis::linkage::{ElfFacts, ImageLibc, LibcFamily, Resolution, VersionFrom};
 use crate::layer::path::absolute;
+use crate::model::machine_name;
 use crate::report::Report;
 
 /// Which C library an ELF file (or the image) is built against.
@@ -52,8 +53,17 @@ impl From<LibcFamily> for JsonLibcFamily {
 pub struct JsonLibc {
     /// "glibc", "musl" or "none".
     pub family: JsonLibcFamily,
-    /// The newest `GLIBC_x.y` that libc.so.6 defines, or musl's version.
+    /// The C library's release: glibc's from the banner in libc.so.6, a `libc-X.Y.so` name or
+    /// the package database, else the newest `GLIBC_x.y` it defines; musl's from its loader.
     pub version: Option<String>,
+    /// Where `version` was read: "version-string", "file-name", "package-database" or
+    /// "symbols".
+    #[serde(default)]
+    pub version_from: Option<String>,
+    /// The newest `GLIBC_x.y` that libc.so.6 defines (glibc 2.31 defines GLIBC_2.30 at most):
+    /// what files' symbol version needs are judged against.
+    #[serde(default)]
+    pub glibc_symbols: Option<String>,
     pub path: Option<String>,
     /// The newest `GLIBCXX_` of libstdc++.so.6, if present.
     pub glibcxx: Option<String>,
@@ -70,6 +80,16 @@ impl From<&ImageLibc> for JsonLibc {
                 _ => JsonLibcFamily::None,
             },
             version: l.version.as_ref().map(ToString::to_string),
+            version_from: l.version_from.map(|f| {
+                match f {
+                    VersionFrom::VersionString => "version-string",
+                    VersionFrom::FileName => "file-name",
+                    VersionFrom::PackageDatabase => "package-database",
+                    VersionFrom::Symbols => "symbols",
+                }
+                .to_string()
+            }),
+            glibc_symbols: l.glibc_symbols.as_ref().map(ToString::to_string),
             path: l.path.as_deref().map(absolute),
             glibcxx: l.glibcxx.as_ref().map(ToString::to_string),
             os: l.os.clone(),
@@ -113,8 +133,16 @@ pub struct JsonElf {
     pub soname: Option<String>,
     pub libc: JsonLibcFamily,
     pub needed: Vec<String>,
-    /// NEEDED names no search path finds.
+    /// NEEDED names no search path finds (musl's own names, `libc.so.6` and the rest, are
+    /// musl itself under musl's loader).
     pub unresolved: Vec<String>,
+    /// Some symbols (at most 8) it needs that nothing the loader would load defines: musl's
+    /// `symbol not found`, glibc's `undefined symbol`.
+    #[serde(default)]
+    pub missing_symbols: Vec<String>,
+    /// Uses packed relative relocations (DT_RELR): glibc 2.36 and musl 1.2.4 or newer only.
+    #[serde(default)]
+    pub uses_relr: bool,
     /// NEEDED name -> the path it resolves to (null when missing, "injected" for GPU drivers).
     pub resolved: BTreeMap<String, Option<String>>,
     pub rpath: Vec<String>,
@@ -149,6 +177,8 @@ impl From<(&Report, &ElfFacts)> for JsonElf {
             libc: e.libc.into(),
             needed: e.info.needed.clone(),
             unresolved: e.unresolved().map(str::to_string).collect(),
+            missing_symbols: e.missing_symbols.iter().map(|m| m.name.clone()).collect(),
+            uses_relr: e.info.uses_relr,
             resolved: e
                 .needed
                 .iter()

@@ -67,6 +67,10 @@ pub struct JsonReport {
     pub findings: Vec<JsonFinding>,
     /// Entries that could not be read; the analysis went on without them.
     pub diagnostics: Vec<JsonDiagnostic>,
+    /// ELF files of the final filesystem whose facts could not be read (`diagnostics` says
+    /// why): while this is not 0 the linkage audit is incomplete.
+    #[serde(default)]
+    pub unreadable_elf: usize,
     /// The image's size with every finding's fix applied.
     #[serde(default)]
     pub projection: JsonProjection,
@@ -106,7 +110,13 @@ impl From<&Report> for JsonReport {
                 .diagnostics
                 .iter()
                 .map(JsonDiagnostic::from)
+                .chain(facts.linkage.notes.iter().map(|note| JsonDiagnostic {
+                    layer: None,
+                    path: None,
+                    message: note.clone(),
+                }))
                 .collect(),
+            unreadable_elf: super::unreadable_elf(&report.image),
             projection: JsonProjection::from(&report.projection),
             files: None,
         }
