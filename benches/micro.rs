@@ -228,6 +228,34 @@ fn benches(c: &mut Criterion) {
                 .unwrap();
         })
     });
+    // The same, with a keystroke that changes what matches: "pkg0" lists every package
+    // directory of the layer, "pkg01" a fifth of them.
+    let mut narrowing = ViewState::new(&report, 160, 48, false);
+    for action in [
+        Action::Focus(Pane::Files),
+        Action::StartFilter,
+        Action::FilterChar('p'),
+        Action::FilterChar('k'),
+        Action::FilterChar('g'),
+        Action::FilterChar('0'),
+    ] {
+        update(&mut narrowing, &report, action);
+    }
+    let mut typed = false;
+    explorer.bench_function("filter_keystroke_narrowing_100k", |b| {
+        b.iter(|| {
+            typed = !typed;
+            let key = if typed {
+                Action::FilterChar('1')
+            } else {
+                Action::FilterBackspace
+            };
+            update(&mut narrowing, &report, key);
+            terminal
+                .draw(|f| pydive::tui::draw(&report, &narrowing, f.area(), f.buffer_mut()))
+                .unwrap();
+        })
+    });
     explorer.bench_function("redraw_100k", |b| {
         b.iter(|| {
             terminal

@@ -46,6 +46,29 @@ pub struct Row {
     pub has_children: bool,
 }
 
+/// Everything the rows depend on: `refresh` re-lists only when one of these changed, so a
+/// keystroke that leaves the filter's matches as they were costs no listing.
+#[derive(Debug, PartialEq)]
+struct Listing {
+    layer: u32,
+    mode: Mode,
+    sort: Sort,
+    hide_unchanged: bool,
+    min_size: usize,
+    /// Counts the changes of the filter's matches.
+    filter: u64,
+    collapsed: HashSet<NodeId>,
+}
+
+/// What the filters leave of one node, found in one pass before listing.
+#[derive(Clone, Copy, Debug, Default)]
+struct Listed {
+    /// Itself passes, or something below it does.
+    listed: bool,
+    /// Some child is listed: the row can be expanded.
+    has_children: bool,
+}
+
 /// The tree's options, filters, caches and cursor.
 #[derive(Debug)]
 pub struct TreeView {
@@ -69,6 +92,9 @@ pub struct TreeView {
     sized_for: Option<(u32, Mode)>,
     /// Per node: its path matches the filter (empty when there is no filter).
     matches: Vec<bool>,
+    /// Bumped whenever `matches` or whether there is a filter changes.
+    filter_version: u64,
+    listed_for: Option<Listing>,
 }
 
 impl Default for TreeView {
@@ -89,6 +115,8 @@ impl Default for TreeView {
             sizes_below: Vec::new(),
             sized_for: None,
             matches: Vec::new(),
+            filter_version: 0,
+            listed_for: None,
         }
     }
 }
@@ -121,19 +149,27 @@ impl TreeView {
         self.pattern = pattern;
         if self.pattern.is_empty() {
             self.pattern_error = None;
-            self.regex = None;
+            if self.regex.take().is_some() {
+                self.filter_version += 1;
+            }
             self.matches.clear();
             return;
         }
-        let ignore_case = !self.pattern.chars().any(char::is_uppercase);
-        match RegexBuilder::new(&self.pattern)
-            .case_insensitive(ignore_case)
-            .size_limit(1 << 20)
-            .build()
-        {
+        match compile(&self.pattern) {
             Ok(regex) => {
                 self.pattern_error = None;
-                self.matches = path_matches(&report.image.tree, &regex);
+                let tree = &report.image.tree;
+                let known = match &self.regex {
+                    Some(old) => {
+                        Known::between(old.as_str(), &self.pattern, &self.matches, tree.len())
+                    }
+                    None => Known::Nothing,
+                };
+                let matches = path_matches(tree, &regex, known);
+                if self.regex.is_none() || matches != self.matches {
+                    self.filter_version += 1;
+                }
+                self.matches = matches;
                 self.regex = Some(regex);
             }
             Err(e) => {
@@ -192,8 +228,20 @@ impl TreeView {
             self.sized_for = Some((layer, self.mode));
         }
         let selected = self.selected();
-        let keep = self.keep(report, layer);
-        self.rows = self.list(report, layer, &keep);
+        let listing = Listing {
+            layer,
+            mode: self.mode,
+            sort: self.sort,
+            hide_unchanged: self.hide_unchanged,
+            min_size: self.min_size,
+            filter: self.filter_version,
+            collapsed: self.collapsed.clone(),
+        };
+        if self.listed_for.as_ref() != Some(&listing) {
+            let keep = self.keep(report, layer);
+            self.rows = self.list(report, layer, &keep);
+            self.listed_for = Some(listing);
+        }
         self.cursor = selected
             .and_then(|node| self.position_of_or_ancestor(&image.tree, node))
             .unwrap_or(0)
@@ -240,20 +288,24 @@ impl TreeView {
         }
     }
 
-    /// Per node: whether it is listed (itself passes, or something below it does).
-    fn keep(&self, report: &Report, layer: u32) -> Vec<bool> {
+    /// Per node: whether it is listed (itself passes, or something below it does), and whether
+    /// it has listed children (see [`Listed`]).
+    fn keep(&self, report: &Report, layer: u32) -> Vec<Listed> {
         let tree = &report.image.tree;
         let min = MIN_SIZES[self.min_size.min(MIN_SIZES.len() - 1)];
-        let mut keep = vec![false; tree.len()];
+        let mut keep = vec![Listed::default(); tree.len()];
         // Children have larger ids than their parents: one backward pass carries a listed
         // child up to every ancestor.
         for id in (1..tree.len() as NodeId).rev() {
             let at = id as usize;
-            if !keep[at] && self.passes(report, layer, id, min) {
-                keep[at] = true;
+            if !keep[at].listed && self.passes(report, layer, id, min) {
+                keep[at].listed = true;
             }
-            if keep[at] {
-                keep[tree.node(id).parent as usize] = true;
+            if keep[at].listed {
+                keep[tree.node(id).parent as usize] = Listed {
+                    listed: true,
+                    has_children: true,
+                };
             }
         }
         keep
@@ -281,7 +333,7 @@ impl TreeView {
 
     /// Lists the kept nodes depth first, children in the chosen order, not descending into
     /// collapsed directories.
-    fn list(&self, report: &Report, layer: u32, keep: &[bool]) -> Vec<Row> {
+    fn list(&self, report: &Report, layer: u32, keep: &[Listed]) -> Vec<Row> {
         let tree = &report.image.tree;
         let mut rows = Vec::new();
         // (node, depth, guides of its children's rows)
@@ -292,7 +344,7 @@ impl TreeView {
                 .children
                 .values()
                 .copied()
-                .filter(|&c| keep[c as usize])
+                .filter(|&c| keep[c as usize].listed)
                 .collect();
             if self.sort == Sort::Size {
                 kids.sort_by_cached_key(|&c| {
@@ -312,7 +364,7 @@ impl TreeView {
         };
         push_children(&mut stack, children(Tree::ROOT), 0, 0);
         while let Some((node, depth, guides, last)) = stack.pop() {
-            let has_children = tree.node(node).children.values().any(|&c| keep[c as usize]);
+            let has_children = keep[node as usize].has_children;
             rows.push(Row {
                 node,
                 depth,
@@ -330,7 +382,7 @@ impl TreeView {
                     // Name order is the tree's own: pushed straight from it, last first, with
                     // no list of children made per row (this runs for every listed node).
                     let kept = tree.node(node).children.values().rev();
-                    let kept = kept.filter(|&&c| keep[c as usize]);
+                    let kept = kept.filter(|&&c| keep[c as usize].listed);
                     for (i, &c) in kept.enumerate() {
                         stack.push((c, depth, child_guides, i == 0));
                     }
@@ -352,24 +404,234 @@ impl TreeView {
     }
 }
 
-/// Per node: whether its path, relative to `/` with a leading `/`, matches.
-fn path_matches(tree: &Tree, regex: &Regex) -> Vec<bool> {
+/// The path filter's regex: case is ignored unless the pattern has an upper-case letter.
+fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    let ignore_case = !pattern.chars().any(char::is_uppercase);
+    RegexBuilder::new(pattern)
+        .case_insensitive(ignore_case)
+        .size_limit(1 << 20)
+        .build()
+}
+
+/// What the previous filter's matches say about a new pattern's, when both are plain literals
+/// and one extends the other: typing a character only narrows the matches, erasing one only
+/// widens them. (Smart case keeps this: a case-sensitive match is also a case-insensitive one,
+/// and appending a character can only turn case sensitivity on.)
+#[derive(Clone, Copy)]
+enum Known<'a> {
+    Nothing,
+    /// The new pattern extends the old: a node the old one missed is missed.
+    Missed(&'a [bool]),
+    /// The old pattern extends the new: a node the old one matched is matched.
+    Matched(&'a [bool]),
+}
+
+impl<'a> Known<'a> {
+    fn between(old: &str, new: &str, old_matches: &'a [bool], nodes: usize) -> Known<'a> {
+        if old_matches.len() != nodes || !is_literal(old) || !is_literal(new) {
+            Known::Nothing
+        } else if new.starts_with(old) {
+            Known::Missed(old_matches)
+        } else if old.starts_with(new) {
+            Known::Matched(old_matches)
+        } else {
+            Known::Nothing
+        }
+    }
+
+    fn get(self, id: NodeId) -> Option<bool> {
+        match self {
+            Known::Missed(old) if !old[id as usize] => Some(false),
+            Known::Matched(old) if old[id as usize] => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// A pattern with no character the regex syntax gives a meaning to.
+fn is_literal(pattern: &str) -> bool {
+    !pattern.is_empty()
+        && pattern
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '/' | '_' | ',' | ':' | '=' | '@' | '%'))
+}
+
+/// Whether a match in a path is still a match in any longer path that starts with it. Only
+/// assertions that look past a match's end break this: end of text or line (`$`, `\z`) and word
+/// boundaries (`\b`, `\B`, `\<`, `\>`); start anchors look only before it. The check is on the
+/// text, so an escaped `\$` merely takes the slow path.
+fn matches_carry_to_descendants(pattern: &str) -> bool {
+    !pattern.contains('$')
+        && !["\\z", "\\b", "\\B", "\\<", "\\>"]
+            .iter()
+            .any(|a| pattern.contains(a))
+}
+
+/// Per node: whether its path, relative to `/` with a leading `/`, matches. A node's path is
+/// its parent's plus `/name`: when the parent's path matches and no assertion of the pattern
+/// looks past a match's end, the whole subtree matches without running the regex.
+fn path_matches(tree: &Tree, regex: &Regex, known: Known) -> Vec<bool> {
+    let carry = matches_carry_to_descendants(regex.as_str());
     let mut matches = vec![false; tree.len()];
-    // Depth first with one path buffer: (node, length of the parent's path).
+    // Depth first with one path buffer: (node, length of the parent's path, the parent matched).
+    // Below a carried match the buffer is not kept up to date: nothing there reads it.
     let mut path: Vec<u8> = Vec::new();
-    let mut stack: Vec<(NodeId, usize)> = tree
+    let mut stack: Vec<(NodeId, usize, bool)> = tree
         .node(Tree::ROOT)
         .children
         .values()
-        .map(|&c| (c, 0))
+        .map(|&c| (c, 0, false))
         .collect();
-    while let Some((id, parent_len)) = stack.pop() {
-        path.truncate(parent_len);
-        path.push(b'/');
-        path.extend_from_slice(&tree.node(id).name);
-        matches[id as usize] = regex.is_match(&path);
+    while let Some((id, parent_len, parent_matched)) = stack.pop() {
+        let matched = if carry && parent_matched {
+            true
+        } else {
+            path.truncate(parent_len);
+            path.push(b'/');
+            path.extend_from_slice(&tree.node(id).name);
+            known.get(id).unwrap_or_else(|| regex.is_match(&path))
+        };
+        matches[id as usize] = matched;
         let len = path.len();
-        stack.extend(tree.node(id).children.values().map(|&c| (c, len)));
+        stack.extend(tree.node(id).children.values().map(|&c| (c, len, matched)));
     }
     matches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::Entry;
+
+    fn entry(path: &[u8], kind: EntryKind) -> Entry {
+        Entry {
+            path: path.into(),
+            kind,
+            size: 0,
+            header_size: 0,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            link: None,
+            content_hash: None,
+            content: None,
+            elf: None,
+        }
+    }
+
+    /// A few thousand nodes with names in both cases, word and non-word characters, dots,
+    /// digits, a newline and a byte that is not UTF-8.
+    fn tree() -> Tree {
+        let tops: [&[u8]; 5] = [b"usr", b"opt", b"Lib", b"x\nend", b"caf\xe9"];
+        let subs: [&[u8]; 5] = [b"lib", b"site-packages", b"LIB64", b"pkg0", b"mod_x"];
+        let leaves: [&[u8]; 8] = [
+            b"mod.py",
+            b"Mod.PY",
+            b"libc.so.6",
+            b"py",
+            b"a$b",
+            b"README",
+            b"e",
+            b"pkg01.so",
+        ];
+        let mut entries = Vec::new();
+        for top in tops {
+            entries.push(entry(top, EntryKind::Dir));
+            for (i, sub) in subs.iter().enumerate() {
+                let dir = [top, b"/", sub].concat();
+                entries.push(entry(&dir, EntryKind::Dir));
+                for (j, nested) in subs.iter().enumerate().filter(|&(j, _)| j != i) {
+                    let deep = [&dir[..], b"/", nested, format!("{j}").as_bytes()].concat();
+                    entries.push(entry(&deep, EntryKind::Dir));
+                    for leaf in leaves {
+                        entries.push(entry(&[&deep[..], b"/", leaf].concat(), EntryKind::File));
+                    }
+                }
+                for leaf in leaves {
+                    entries.push(entry(&[&dir[..], b"/", leaf].concat(), EntryKind::File));
+                }
+            }
+        }
+        let mut tree = Tree::new();
+        tree.apply_layer(0, &entries);
+        tree
+    }
+
+    /// The plain way: the regex over every node's full path.
+    fn plain(tree: &Tree, regex: &Regex) -> Vec<bool> {
+        let mut matches = vec![false; tree.len()];
+        for id in tree.ids() {
+            let path = [&b"/"[..], &tree.path(id)].concat();
+            matches[id as usize] = regex.is_match(&path);
+        }
+        matches
+    }
+
+    #[test]
+    fn the_fast_filter_matches_what_the_regex_matches_on_every_path() {
+        let tree = tree();
+        assert!(tree.len() > 1_000, "{}", tree.len());
+        let patterns = [
+            "pkg",
+            "pkg0",
+            "^/usr",
+            "^/usr/lib$",
+            "py$",
+            "PY$",
+            "\\bmod",
+            "mod\\b",
+            "\\Bod",
+            "\\<lib",
+            "lib\\>",
+            "Lib",
+            "LIB",
+            "lib",
+            "(?m)^end",
+            "(?m)x$",
+            "\\.so",
+            "so\\.6$",
+            "s/m",
+            "a|py$",
+            "[a-z]+\\d$",
+            "(?i)README",
+            "e\\z",
+            "x*",
+            "\\$",
+            "a\\$b",
+            "(?-u:caf.)",
+            "(?-u:\\xe9)",
+            "^/opt/[^/]+$",
+            "/e$",
+            "\\d\\b",
+        ];
+        for pattern in patterns {
+            let regex = compile(pattern).unwrap();
+            let fast = path_matches(&tree, &regex, Known::Nothing);
+            let expected = plain(&tree, &regex);
+            assert!(expected.iter().any(|&m| m), "{pattern} matches nothing");
+            assert_eq!(fast, expected, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn typing_and_erasing_reuse_the_previous_matches_and_agree_with_the_regex() {
+        let tree = tree();
+        // Typed one character at a time, then erased, with case turning sensitive midway.
+        let typed = [
+            "l", "li", "lib", "libC", "libC.", "libC.s", "lib6", "s", "si", "site-",
+        ];
+        let steps = typed.iter().chain(typed.iter().rev());
+        let (mut old, mut old_matches) = (String::new(), Vec::new());
+        for pattern in steps {
+            let regex = compile(pattern).unwrap();
+            let known = Known::between(&old, pattern, &old_matches, tree.len());
+            let fast = path_matches(&tree, &regex, known);
+            assert_eq!(fast, plain(&tree, &regex), "{old} -> {pattern}");
+            (old, old_matches) = (pattern.to_string(), fast);
+        }
+        let reuses =
+            |old: &str, new: &str| !matches!(Known::between(old, new, &[false], 1), Known::Nothing);
+        assert!(reuses("li", "lib") && reuses("lib", "li") && reuses("lib", "libC"));
+        assert!(!reuses("lib", "libC.") && !reuses("lib", "lib*") && !reuses("lib", "site"));
+    }
 }
