@@ -182,6 +182,9 @@ pub fn walk_blob(blob: Blob, digests: Digests, opts: &ScanOptions) -> io::Result
         Blob::Seekable(section) if digests == Digests::default() && section.is_plain_tar()? => {
             scan_seekable(section, &opts)
         }
+        Blob::Seekable(section) if section.is_plain_tar()? => {
+            scan_seekable_verified(section, &opts)
+        }
         Blob::Seekable(section) => scan(section, &opts),
         Blob::Stream(reader) => scan(reader, &opts),
     }
@@ -242,11 +245,51 @@ pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<Laye
         ..LayerScan::default()
     };
     let mut deferred = Vec::new();
-    walk(&mut reader, opts, false, &mut scan, &mut deferred)?;
+    walk(&mut reader, opts, false, true, &mut scan, &mut deferred)?;
     let mut inner = reader.into_inner();
     scan.tar_size = inner.seek(io::SeekFrom::End(0))?;
     scan.blob_size = scan.tar_size;
-    // ELF files are read at the offsets their facts need, one at a time.
+    read_deferred(&regions, opts, &mut scan, deferred);
+    Ok(scan)
+}
+
+/// Walks a plain tar on a seekable source reading every byte, to hash the layer and its files,
+/// but leaves ELF files to be read at the offsets their facts need after the walk, as
+/// [`scan_seekable`] does: a streamed capture would hold a large library's first segment until
+/// its dynamic section went past, in every layer walked at once.
+fn scan_seekable_verified(blob: blob::Section, opts: &ScanOptions) -> io::Result<LayerScan> {
+    let regions = blob.clone();
+    let mut stored = blob::BackgroundHash::new(blob);
+    let mut scan = LayerScan {
+        compression: Some(Compression::None),
+        ..LayerScan::default()
+    };
+    let mut deferred = Vec::new();
+    walk(
+        &mut tar::Reader::new(&mut stored, opts.max_tar_header),
+        opts,
+        true,
+        true,
+        &mut scan,
+        &mut deferred,
+    )?;
+    // Trailing bytes after the tar's end still belong to the blob and its digest.
+    let (size, digest) = stored.finish()?;
+    scan.blob_size = size;
+    scan.tar_size = size;
+    scan.tar_digest = Some(digest.clone());
+    scan.blob_digest = Some(digest);
+    read_deferred(&regions, opts, &mut scan, deferred);
+    Ok(scan)
+}
+
+/// Reads the ELF files a walk deferred, one at a time, at the offsets their facts need.
+fn read_deferred(
+    regions: &blob::Section,
+    opts: &ScanOptions,
+    scan: &mut LayerScan,
+    deferred: Vec<Deferred>,
+) {
     for (index, data_at, size) in deferred {
         let source = elf::ReadAt::new(size, opts.content.elf_capture, |at, buf: &mut [u8]| {
             regions.read_exact_at(buf, data_at + at)
@@ -260,7 +303,6 @@ pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<Laye
             }),
         }
     }
-    Ok(scan)
 }
 
 /// An ELF file in a seekable layer, read after the walk: (entry index, offset of its data in
@@ -276,13 +318,13 @@ fn walk_tar(
 ) -> io::Result<()> {
     if hash {
         let mut reader = tar::Reader::new(blob::BackgroundHash::new(tar), opts.max_tar_header);
-        walk(&mut reader, opts, true, scan, &mut Vec::new())?;
+        walk(&mut reader, opts, true, false, scan, &mut Vec::new())?;
         let (size, digest) = reader.into_inner().finish()?;
         scan.tar_size = size;
         scan.tar_digest = Some(digest);
     } else {
         let mut reader = tar::Reader::new(blob::Counting::new(tar), opts.max_tar_header);
-        walk(&mut reader, opts, true, scan, &mut Vec::new())?;
+        walk(&mut reader, opts, true, false, scan, &mut Vec::new())?;
         let mut tar = reader.into_inner();
         io::copy(&mut tar, &mut io::sink())?;
         scan.tar_size = tar.count();
@@ -295,6 +337,7 @@ fn walk<R: Read>(
     tar: &mut tar::Reader<R>,
     opts: &ScanOptions,
     read_contents: bool,
+    defer_elf: bool,
     scan: &mut LayerScan,
     deferred: &mut Vec<Deferred>,
 ) -> io::Result<()> {
@@ -418,8 +461,8 @@ fn walk<R: Read>(
             // On a seekable layer ELF files are read after the walk, at the offsets needed.
             let inspect = match opts.inspect_elf && sparse.is_none() {
                 false => Inspect::No,
-                true if read_contents => Inspect::Capture,
-                true => Inspect::Defer,
+                true if defer_elf => Inspect::Defer,
+                true => Inspect::Capture,
             };
             let data_at = header.data_at;
             // A sparse file's content hash would have to read its holes: it has none.

@@ -381,7 +381,9 @@ fn scan_store(
             tar: opts.verify && l.expect == manifest::Expect::Tar,
         };
         let blob = store.open(&l.member)?;
-        let scan = if opts.verify || !blob.is_plain_tar()? {
+        // A plain tar is walked where it lies, hashed or not: its ELF files are read at the
+        // offsets their facts need after the walk, which keeps memory low.
+        let scan = if !blob.is_plain_tar()? {
             // Counted as it is read, so that one large layer still shows progress.
             let mut reader = progress::Counted {
                 inner: progress::Tallied {
