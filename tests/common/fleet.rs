@@ -309,20 +309,9 @@ fn proxy_one(
     policy: &Policy,
     refused: &AtomicUsize,
 ) -> std::io::Result<()> {
-    conn.set_nonblocking(false)?;
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    // A TLS handshake: this proxy speaks plain HTTP, so hang up as a web server would.
-    if conn.peek(&mut byte)? == 1 && byte[0] == 0x16 {
+    let Some(head) = super::services::request_head(&mut conn)? else {
         return Ok(());
-    }
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
-        if conn.read(&mut byte)? == 0 {
-            return Ok(());
-        }
-        head.push(byte[0]);
-    }
+    };
     let n = requests.fetch_add(1, Ordering::Relaxed);
     let text = String::from_utf8_lossy(&head).into_owned();
     let mut lines = text.split("\r\n");

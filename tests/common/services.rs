@@ -519,20 +519,9 @@ fn gate_one(
     expected_login: Option<String>,
     issued: &std::sync::Mutex<Vec<(String, bool)>>,
 ) -> std::io::Result<()> {
-    conn.set_nonblocking(false)?;
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    // A TLS handshake: this front speaks plain HTTP only, so hang up as a web server would.
-    if conn.peek(&mut byte)? == 1 && byte[0] == 0x16 {
+    let Some(head) = request_head(&mut conn)? else {
         return Ok(());
-    }
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
-        if conn.read(&mut byte)? == 0 {
-            return Ok(());
-        }
-        head.push(byte[0]);
-    }
+    };
     let head = String::from_utf8_lossy(&head).into_owned();
     let mut lines = head.split("\r\n");
     let request = lines.next().unwrap_or_default().to_string();
@@ -649,4 +638,24 @@ pub fn tls_files(dir: &Path) -> Result<(PathBuf, PathBuf, PathBuf), String> {
         .arg("-out")
         .arg(&cert))?;
     Ok((ca, cert, key))
+}
+
+/// Reads an HTTP request's head (up to its empty line, at most 64 KiB) for the tests' plain-HTTP
+/// fronts; `None` when the client hung up first or opened with a TLS handshake, which a plain
+/// HTTP server answers by hanging up.
+pub fn request_head(conn: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+    conn.set_nonblocking(false)?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    if conn.peek(&mut byte)? == 1 && byte[0] == 0x16 {
+        return Ok(None);
+    }
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        if conn.read(&mut byte)? == 0 {
+            return Ok(None);
+        }
+        head.push(byte[0]);
+    }
+    Ok(Some(head))
 }
