@@ -1,7 +1,8 @@
 //! pydive: where a Python container image's bytes went, and whether its compiled code will
 //! load. Data flows one way:
 //! `source` -> `layer` -> `model` -> `analysis` -> `findings` -> `report`.
-#![forbid(unsafe_code)]
+// One exception, with its reasons: `layer::blob::Section::visit_in_place` maps files.
+#![deny(unsafe_code)]
 
 pub mod analysis;
 pub mod app;

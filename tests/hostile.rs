@@ -172,6 +172,13 @@ fn hostile_layer_headers_never_panic() {
                 0,
                 bytes.len() as u64,
             );
+            // Walked in place, then hashed where it lies (the verified path of a plain layer).
+            let digests = pydive::layer::Digests {
+                blob: false,
+                tar: true,
+            };
+            let blob = pydive::layer::Blob::Seekable(section.clone());
+            let _ = pydive::layer::walk_blob(blob, digests, &opts);
             let _ = pydive::layer::scan_seekable(section, &opts);
         }
     }

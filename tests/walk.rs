@@ -479,3 +479,83 @@ fn sizes_as_of_a_layer_and_changed_in_it() {
         "what the removal in layer 1 took away"
     );
 }
+
+/// A plain tar layer in a file is hashed where it lies (mapped a window at a time), not
+/// streamed: the layer's digest and every file's content hash must be a streamed walk's,
+/// whatever window and piece boundaries its files cross, at an offset that is not a page
+/// boundary (a member of a docker-archive), with bytes after the tar's end.
+#[test]
+fn a_plain_layer_hashed_where_it_lies_gives_what_a_stream_gives() {
+    use pydive::layer::blob::{Backing, Section};
+    use pydive::layer::{Blob, ContentBudget, Digests};
+    use sha2::Digest as _;
+    use std::io::Write as _;
+
+    const MIB: u64 = 1 << 20;
+    let image = pydive::fixture::Image::new(vec![layer(
+        "RUN pip install big",
+        vec![
+            Entry::dir("d"),
+            Entry::file("d/empty", b""),
+            Entry::file_len("d/big", 9 * MIB + 123, 1),
+            Entry::file("d/empty-after-big", b""),
+            Entry::file_len("d/small", 1000, 2),
+            Entry::file_len("d/across-a-window", 4 * MIB, 3),
+            Entry::text_len("d/text", 300_000, 4),
+        ],
+    )]);
+    let mut tar = image.layer_tar(0).unwrap();
+    tar.extend_from_slice(&[0; 10240]);
+    let before = [0xAA; 1536];
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&before).unwrap();
+    file.write_all(&tar).unwrap();
+    file.write_all(&[0xBB; 4096]).unwrap();
+    let file = std::sync::Arc::new(file);
+
+    let limits = pydive::limits::Limits::default();
+    let content = ContentBudget::new(&limits);
+    let walk = pydive::app::walk_layer(&limits, &content);
+    let digests = Digests {
+        blob: false,
+        tar: true,
+    };
+    let section = Section::new(
+        Backing::File(file.clone()),
+        before.len() as u64,
+        tar.len() as u64,
+    );
+    let in_place = walk(Blob::Seekable(section), digests).unwrap();
+    let streamed = walk(Blob::Stream(&mut &tar[..]), digests).unwrap();
+
+    let expected = format!(
+        "sha256:{}",
+        pydive::layer::blob::hex(&sha2::Sha256::digest(&tar))
+    );
+    assert_eq!(in_place.tar_digest.as_deref(), Some(expected.as_str()));
+    assert_eq!(streamed.tar_digest, in_place.tar_digest);
+    assert_eq!(in_place.tar_size, tar.len() as u64);
+    let hashes = |scan: &pydive::layer::LayerScan| -> Vec<(String, Option<u128>)> {
+        let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
+        files
+            .map(|e| {
+                (
+                    String::from_utf8_lossy(&e.path).into_owned(),
+                    e.content_hash,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(hashes(&in_place).len(), 6);
+    assert!(hashes(&in_place).iter().all(|(_, hash)| hash.is_some()));
+    assert_eq!(hashes(&in_place), hashes(&streamed));
+
+    // A layer that the file does not hold whole is an error, not a fault on a mapping.
+    let past_the_end = Section::new(
+        Backing::File(file),
+        before.len() as u64,
+        tar.len() as u64 + 4096 + 1,
+    );
+    let err = walk(Blob::Seekable(past_the_end), digests).unwrap_err();
+    assert!(err.to_string().contains("ended early"), "{err}");
+}

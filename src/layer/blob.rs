@@ -98,6 +98,10 @@ const CHUNK: usize = 64 * 1024;
 /// Chunks waiting for the hasher at most.
 const QUEUE: usize = 32;
 
+/// What [`Section::visit_in_place`] maps at once: mapped pages count as the process's memory
+/// while mapped, and a few MiB keep the cost of mapping small.
+const WINDOW: u64 = 4 << 20;
+
 impl<R: Read> BackgroundHash<R> {
     /// Bytes read from the input so far.
     pub fn count(&self) -> u64 {
@@ -280,6 +284,51 @@ impl Section {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Hands the section's bytes to `visit`, in order, in windows of at most [`WINDOW`] bytes
+    /// (with each window's offset in the section), read where they lie: a file's pages are
+    /// mapped, not copied into a buffer, which cost more than hashing them.
+    #[allow(unsafe_code)]
+    pub fn visit_in_place(&self, mut visit: impl FnMut(u64, &[u8])) -> io::Result<()> {
+        let ended_early = || io::Error::new(io::ErrorKind::UnexpectedEof, "blob ended early");
+        let mut at = 0;
+        match &self.backing {
+            Backing::Memory(bytes) => {
+                let section = usize::try_from(self.start + self.len)
+                    .ok()
+                    .and_then(|end| bytes.get(self.start as usize..end))
+                    .ok_or_else(ended_early)?;
+                for window in section.chunks(WINDOW as usize) {
+                    visit(at, window);
+                    at += window.len() as u64;
+                }
+            }
+            Backing::File(file) => {
+                // Touching a mapping past the end of its file kills the process (SIGBUS): a
+                // file shorter than the section is an error before anything is mapped.
+                if file.metadata()?.len() < self.start + self.len {
+                    return Err(ended_early());
+                }
+                while at < self.len {
+                    let n = WINDOW.min(self.len - at);
+                    // SAFETY: the mapping is read-only and private, and lies inside the file
+                    // (checked above). pydive never writes image files; another process that
+                    // truncated one while pydive reads it would end pydive with SIGBUS, as it
+                    // would any program that maps files.
+                    let map = unsafe {
+                        memmap2::MmapOptions::new()
+                            .offset(self.start + at)
+                            .len(n as usize)
+                            .populate()
+                            .map(&**file)?
+                    };
+                    visit(at, &map);
+                    at += n;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether the section starts like an uncompressed tar (no compression magic), without

@@ -12,9 +12,10 @@ pub mod elf;
 pub mod path;
 pub mod tar;
 
-use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use sha2::{Digest as _, Sha256};
 use xxhash_rust::xxh3::Xxh3;
 
 pub use blob::Compression;
@@ -238,49 +239,107 @@ fn walk_stored(stored: &mut impl BufRead, opts: &ScanOptions) -> io::Result<Laye
 /// Walks a plain tar on a seekable source, skipping file contents: for `--no-verify`.
 /// ELF files are read where their facts are, after the walk, rather than whole.
 pub fn scan_seekable(blob: blob::Section, opts: &ScanOptions) -> io::Result<LayerScan> {
-    let regions = blob.clone();
-    let mut reader = tar::Reader::seekable(blob::Counting::new(blob), opts.max_tar_header);
     let mut scan = LayerScan {
         compression: Some(Compression::None),
+        blob_size: blob.len(),
+        tar_size: blob.len(),
         ..LayerScan::default()
     };
-    let mut deferred = Vec::new();
-    walk(&mut reader, opts, false, true, &mut scan, &mut deferred)?;
-    let mut inner = reader.into_inner();
-    scan.tar_size = inner.seek(io::SeekFrom::End(0))?;
-    scan.blob_size = scan.tar_size;
-    read_deferred(&regions, opts, &mut scan, deferred);
+    let later = walk_seekable(&blob, opts, false, &mut scan)?;
+    read_deferred(&blob, opts, &mut scan, later.elf);
     Ok(scan)
 }
 
-/// Walks a plain tar on a seekable source reading every byte, to hash the layer and its files,
-/// but leaves ELF files to be read at the offsets their facts need after the walk, as
-/// [`scan_seekable`] does: a streamed capture would hold a large library's first segment until
-/// its dynamic section went past, in every layer walked at once.
+/// Walks a plain tar on a seekable source as [`scan_seekable`] does, then reads every byte
+/// where it lies, once, to hash the layer and each of its files (the walk said where they
+/// are), while the ELF files are read beside it. Nothing is copied; a streamed ELF capture
+/// would hold a large library's first segment until its dynamic section went past.
 fn scan_seekable_verified(blob: blob::Section, opts: &ScanOptions) -> io::Result<LayerScan> {
-    let regions = blob.clone();
-    let mut stored = blob::BackgroundHash::new(blob);
     let mut scan = LayerScan {
         compression: Some(Compression::None),
+        blob_size: blob.len(),
+        tar_size: blob.len(),
         ..LayerScan::default()
     };
-    let mut deferred = Vec::new();
-    walk(
-        &mut tar::Reader::new(&mut stored, opts.max_tar_header),
-        opts,
-        true,
-        true,
-        &mut scan,
-        &mut deferred,
-    )?;
-    // Trailing bytes after the tar's end still belong to the blob and its digest.
-    let (size, digest) = stored.finish()?;
-    scan.blob_size = size;
-    scan.tar_size = size;
+    let later = walk_seekable(&blob, opts, true, &mut scan)?;
+    let (digest, file_hashes) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| hash_in_place(&blob, &later.hash));
+        read_deferred(&blob, opts, &mut scan, later.elf);
+        hashing
+            .join()
+            .map_err(|_| io::Error::other("the hashing thread panicked"))?
+    })?;
+    for (&(index, _, _), hash) in later.hash.iter().zip(file_hashes) {
+        scan.entries[index].content_hash = Some(hash);
+    }
     scan.tar_digest = Some(digest.clone());
     scan.blob_digest = Some(digest);
-    read_deferred(&regions, opts, &mut scan, deferred);
     Ok(scan)
+}
+
+/// The tar walk of a seekable layer, which seeks past file contents.
+fn walk_seekable(
+    blob: &blob::Section,
+    opts: &ScanOptions,
+    hash_later: bool,
+    scan: &mut LayerScan,
+) -> io::Result<Later> {
+    let mut reader = tar::Reader::seekable(blob.clone(), opts.max_tar_header);
+    let mut later = Later::default();
+    let mode = if hash_later {
+        Contents::HashLater
+    } else {
+        Contents::Skip
+    };
+    walk(&mut reader, opts, mode, scan, &mut later)?;
+    Ok(later)
+}
+
+/// The SHA-256 of the whole layer (`sha256:<hex>`, trailing bytes after the tar's end
+/// included) and the content hash of each file `files` lists (in the order of their data), in
+/// one pass over the layer's bytes where they lie. Each piece is hashed twice while it is in
+/// the processor's cache.
+fn hash_in_place(blob: &blob::Section, files: &[Located]) -> io::Result<(String, Vec<u128>)> {
+    /// Small enough to stay in a core's cache between the two hashes.
+    const PIECE: usize = 256 << 10;
+    let mut layer = Sha256::new();
+    let mut hashes = Vec::with_capacity(files.len());
+    // The hash of a file that goes on into the next piece.
+    let mut unfinished: Option<Xxh3> = None;
+    blob.visit_in_place(|window_at, window| {
+        for (i, bytes) in window.chunks(PIECE).enumerate() {
+            layer.update(bytes);
+            let at = window_at + (i * PIECE) as u64;
+            let end = at + bytes.len() as u64;
+            while let Some(&(_, data_at, size)) = files.get(hashes.len()) {
+                if data_at >= end {
+                    break;
+                }
+                let from = (data_at.max(at) - at) as usize;
+                let to = ((data_at + size).min(end) - at) as usize;
+                let piece = &bytes[from..to];
+                if data_at + size > end {
+                    unfinished.get_or_insert_with(Xxh3::new).update(piece);
+                    break;
+                }
+                hashes.push(match unfinished.take() {
+                    None => xxhash_rust::xxh3::xxh3_128(piece),
+                    Some(mut hasher) => {
+                        hasher.update(piece);
+                        hasher.digest128()
+                    }
+                });
+            }
+        }
+    })?;
+    if hashes.len() < files.len() {
+        // The walk found every file inside the layer; a layer that shrank since is an error.
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "blob ended early",
+        ));
+    }
+    Ok((format!("sha256:{}", blob::hex(&layer.finalize())), hashes))
 }
 
 /// Reads the ELF files a walk deferred, one at a time, at the offsets their facts need.
@@ -288,7 +347,7 @@ fn read_deferred(
     regions: &blob::Section,
     opts: &ScanOptions,
     scan: &mut LayerScan,
-    deferred: Vec<Deferred>,
+    deferred: Vec<Located>,
 ) {
     for (index, data_at, size) in deferred {
         let source = elf::ReadAt::new(size, opts.content.elf_capture, |at, buf: &mut [u8]| {
@@ -305,9 +364,29 @@ fn read_deferred(
     }
 }
 
-/// An ELF file in a seekable layer, read after the walk: (entry index, offset of its data in
-/// the layer, its size).
-type Deferred = (usize, u64, u64);
+/// A file of a seekable layer, read after the walk: (entry index, offset of its data in the
+/// layer, its size).
+type Located = (usize, u64, u64);
+
+/// What a walk of a seekable layer leaves to be read after it.
+#[derive(Default)]
+struct Later {
+    /// ELF files, to read at the offsets their facts need.
+    elf: Vec<Located>,
+    /// Files to hash, in the order of their data.
+    hash: Vec<Located>,
+}
+
+/// What the walk does with the contents of files it does not keep.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Contents {
+    /// Reads and hashes them as they stream past (and captures ELF facts from them).
+    Hash,
+    /// Seeks past them (and leaves ELF files for later).
+    Skip,
+    /// Seeks past them, and leaves them and ELF files for later.
+    HashLater,
+}
 
 /// Walks the tar read from `tar`, then reads it to its end, hashing it when asked.
 fn walk_tar(
@@ -318,13 +397,25 @@ fn walk_tar(
 ) -> io::Result<()> {
     if hash {
         let mut reader = tar::Reader::new(blob::BackgroundHash::new(tar), opts.max_tar_header);
-        walk(&mut reader, opts, true, false, scan, &mut Vec::new())?;
+        walk(
+            &mut reader,
+            opts,
+            Contents::Hash,
+            scan,
+            &mut Later::default(),
+        )?;
         let (size, digest) = reader.into_inner().finish()?;
         scan.tar_size = size;
         scan.tar_digest = Some(digest);
     } else {
         let mut reader = tar::Reader::new(blob::Counting::new(tar), opts.max_tar_header);
-        walk(&mut reader, opts, true, false, scan, &mut Vec::new())?;
+        walk(
+            &mut reader,
+            opts,
+            Contents::Hash,
+            scan,
+            &mut Later::default(),
+        )?;
         let mut tar = reader.into_inner();
         io::copy(&mut tar, &mut io::sink())?;
         scan.tar_size = tar.count();
@@ -336,10 +427,9 @@ fn walk_tar(
 fn walk<R: Read>(
     tar: &mut tar::Reader<R>,
     opts: &ScanOptions,
-    read_contents: bool,
-    defer_elf: bool,
+    contents: Contents,
     scan: &mut LayerScan,
-    deferred: &mut Vec<Deferred>,
+    later: &mut Later,
 ) -> io::Result<()> {
     // One read buffer for every file of the layer: a zeroed 64 KiB per file cost more than
     // the rest of the walk on images of many small files.
@@ -461,12 +551,12 @@ fn walk<R: Read>(
             // On a seekable layer ELF files are read after the walk, at the offsets needed.
             let inspect = match opts.inspect_elf && sparse.is_none() {
                 false => Inspect::No,
-                true if defer_elf => Inspect::Defer,
-                true => Inspect::Capture,
+                true if contents == Contents::Hash => Inspect::Capture,
+                true => Inspect::Defer,
             };
             let data_at = header.data_at;
             // A sparse file's content hash would have to read its holes: it has none.
-            let whole = read_contents && sparse.is_none();
+            let whole = contents == Contents::Hash && sparse.is_none();
             let read = read_file(
                 tar,
                 header.size,
@@ -513,8 +603,11 @@ fn walk<R: Read>(
                         message,
                     }),
                 },
-                None if read.is_elf => deferred.push((scan.entries.len(), data_at, size)),
+                None if read.is_elf => later.elf.push((scan.entries.len(), data_at, size)),
                 None => {}
+            }
+            if contents == Contents::HashLater && sparse.is_none() {
+                later.hash.push((scan.entries.len(), data_at, size));
             }
         }
         scan.entries.push(record);
