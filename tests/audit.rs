@@ -198,6 +198,19 @@ fn unreadable_elf_files_make_the_audit_say_it_is_incomplete() {
             assert!(text.contains(&named), "{format}: {named}\n{text}");
         }
     }
+    // The CI gate says it too, in every format: its verdict has not seen those files.
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["text", "markdown", "json", "junit"] {
+        let out = pydive()
+            .current_dir(dir.path())
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .args(["ci", "--format", format])
+            .arg(&w.path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(line), "ci {format}:\n{text}");
+    }
     let report = common::json(w.path.to_str().unwrap());
     assert_eq!(report["unreadable_elf"], 2);
     let clean = archive(&clean_image(), Layout::DockerClassic);

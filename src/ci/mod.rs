@@ -42,6 +42,10 @@ pub struct JsonCi {
     pub causes: Vec<JsonCause>,
     /// The diff against the baseline.
     pub diff: Option<JsonDiff>,
+    /// What the gate could not check, one line each (ELF files whose facts could not be
+    /// read): a passing gate with any of these has not seen the whole image.
+    #[serde(default)]
+    pub incomplete: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,6 +319,9 @@ pub fn evaluate(config: &Config, new: &JsonReport, baseline: Option<&JsonReport>
         projection: new.projection.clone(),
         causes,
         diff,
+        incomplete: crate::report::unreadable_elf_sentence(new.unreadable_elf)
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -63,6 +63,9 @@ pub fn write_text(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = projection(ci) {
         writeln!(out, "{line}")?;
     }
+    for line in &ci.incomplete {
+        writeln!(out, "{}", escape(line))?;
+    }
     writeln!(out, "\nRules")?;
     let width = ci
         .rules
@@ -157,6 +160,9 @@ pub fn write_markdown(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(diff) = &ci.diff {
         writeln!(out, "**{}**\n", markdown::text(&diff.headline))?;
+    }
+    for line in &ci.incomplete {
+        writeln!(out, ":warning: {}\n", markdown::text(line))?;
     }
     if let Some(line) = projection(ci) {
         writeln!(out, "{}\n", markdown::text(&line))?;
@@ -258,6 +264,13 @@ pub fn write_junit(ci: &JsonCi, out: &mut dyn Write) -> io::Result<()> {
         };
         let mut case = TestCase::new(rule_name(r), status);
         case.set_classname("pydive.rules");
+        rules.add_test_case(case);
+    }
+    for line in &ci.incomplete {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(line.clone());
+        let mut case = TestCase::new("not checked", status);
+        case.set_classname("pydive.incomplete");
         rules.add_test_case(case);
     }
     let mut found = TestSuite::new("pydive ci findings");
