@@ -73,6 +73,12 @@ fn wheel_elf_files() -> Option<Vec<PathBuf>> {
     need("unzip", runs(&["unzip", "-v"]))?;
     let dir = downloads();
     std::fs::create_dir_all(&dir).unwrap();
+    // nextest runs the tests of this file at once, each in its own process: one downloads and
+    // unpacks while the others wait, then they find the files there.
+    // (flock(2): std's File::lock is newer than the crate's rust-version.)
+    let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "flock {}", dir.join(".lock").display());
     for (platform, spec) in WHEELS {
         let name = spec.split("==").next().unwrap().replace('-', "_");
         let version = spec.split("==").nth(1).unwrap();
