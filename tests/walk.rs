@@ -559,3 +559,93 @@ fn a_plain_layer_hashed_where_it_lies_gives_what_a_stream_gives() {
     let err = walk(Blob::Seekable(past_the_end), digests).unwrap_err();
     assert!(err.to_string().contains("ended early"), "{err}");
 }
+
+/// A sparse ELF file (GNU tar -S) is rebuilt with its holes and read like any other, in a
+/// plain layer (walked in place) and a compressed one (streamed); one too large to rebuild
+/// within the `elf-capture` limit is said, not skipped.
+#[test]
+fn a_sparse_elf_file_is_read_as_the_same_file_stored_whole() {
+    let library = common::elf::compile(
+        common::elf::CC,
+        common::elf::EXTENSION,
+        &["-shared", "-fPIC", "-Wl,-soname,libsparse.so.1"],
+    );
+    // The longest run of zeros (alignment padding) becomes the hole.
+    let (mut best, mut run_start) = ((0, 0), None);
+    for (i, &byte) in library.iter().chain([1u8].iter()).enumerate() {
+        match (byte, run_start) {
+            (0, None) => run_start = Some(i),
+            (0, Some(_)) => {}
+            (_, Some(start)) => {
+                if i - start > best.1 - best.0 {
+                    best = (start, i);
+                }
+                run_start = None;
+            }
+            (_, None) => {}
+        }
+    }
+    let (hole_start, hole_end) = best;
+    assert!(hole_end - hole_start >= 512, "no hole in the library");
+    let segments = vec![
+        (0, library[..hole_start].to_vec()),
+        (hole_end as u64, library[hole_end..].to_vec()),
+    ];
+    let entries = || {
+        vec![
+            Entry::dir("opt"),
+            Entry::exec("opt/libwhole.so", &library),
+            Entry::sparse("opt/libsparse.so", library.len() as u64, segments.clone()),
+            // Kept whole for its banner (an analysis asks), and rebuilt before it is read.
+            Entry::sparse("opt/libc.so.6", library.len() as u64, segments.clone()),
+        ]
+    };
+    for layer in [
+        Layer::new("COPY lib /opt/", entries()),
+        Layer::new("COPY lib /opt/", entries()).gzip(),
+    ] {
+        let report = report_for(&Image::new(vec![layer]));
+        let elf = |path: &[u8]| {
+            let id = report.image.tree.lookup(path).unwrap();
+            report.image.final_entry(id).unwrap().elf.clone()
+        };
+        let whole = elf(b"opt/libwhole.so").expect("the library's facts");
+        assert_eq!(whole.soname.as_deref(), Some("libsparse.so.1"));
+        assert_eq!(elf(b"opt/libsparse.so").as_ref(), Some(&whole));
+        assert_eq!(elf(b"opt/libc.so.6"), Some(whole));
+        assert!(report.image.diagnostics.is_empty());
+    }
+
+    let tar = Image::new(vec![Layer::new("COPY lib /opt/", entries())])
+        .layer_tar(0)
+        .unwrap();
+    let limits = pydive::limits::Limits {
+        elf_capture: 1024,
+        ..Default::default()
+    };
+    let content = pydive::layer::ContentBudget::new(&limits);
+    let walk = pydive::app::walk_layer(&limits, &content);
+    let scan = walk(
+        pydive::layer::Blob::Stream(&mut &tar[..]),
+        pydive::layer::Digests::default(),
+    )
+    .unwrap();
+    let said: Vec<String> = scan
+        .diagnostics
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: {}",
+                String::from_utf8_lossy(d.path.as_deref().unwrap()),
+                d.message
+            )
+        })
+        .collect();
+    assert!(
+        said.iter().any(
+            |d| d.starts_with("opt/libsparse.so: not inspected for ELF facts")
+                && d.contains("elf-capture")
+        ),
+        "{said:?}"
+    );
+}

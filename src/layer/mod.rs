@@ -548,6 +548,20 @@ fn walk<R: Read>(
                 }
                 keep => keep,
             };
+            if let (Some(sparse), true, Keep::No) = (sparse, opts.inspect_elf, keep) {
+                // Rebuilt with its holes before its ELF facts can be read (GNU tar -S).
+                match sparse_elf(tar, header.size, sparse, opts)
+                    .map_err(|e| with_path(e, &record.path))?
+                {
+                    Ok(elf) => record.elf = elf.map(Box::new),
+                    Err(message) => scan.diagnostics.push(Diagnostic {
+                        path: Some(record.path.clone()),
+                        message,
+                    }),
+                }
+                scan.entries.push(record);
+                continue;
+            }
             // On a seekable layer ELF files are read after the walk, at the offsets needed.
             let inspect = match opts.inspect_elf && sparse.is_none() {
                 false => Inspect::No,
@@ -595,6 +609,18 @@ fn walk<R: Read>(
                     opts.content.give_back(header.size);
                 }
             }
+            if let (Some(content), Some(_), true) = (&record.content, sparse, opts.inspect_elf) {
+                // Kept for an analysis (a libc's banner) and rebuilt: its facts come from it.
+                if elf::is_elf(content) {
+                    match elf::parse(content) {
+                        Ok(info) => record.elf = Some(Box::new(info)),
+                        Err(message) => scan.diagnostics.push(Diagnostic {
+                            path: Some(record.path.clone()),
+                            message,
+                        }),
+                    }
+                }
+            }
             match read.elf {
                 Some(capture) => match capture.parse() {
                     Ok(info) => record.elf = Some(Box::new(info)),
@@ -613,6 +639,41 @@ fn walk<R: Read>(
         scan.entries.push(record);
     }
     Ok(())
+}
+
+/// The ELF facts of a sparse file (`None`: not an ELF file), from its stored data rebuilt with
+/// its holes; a file that cannot be rebuilt within the `elf-capture` limit is said, not
+/// skipped. The outer error is the layer's (a read that failed), the inner one the file's.
+fn sparse_elf(
+    data: &mut impl Read,
+    stored: u64,
+    sparse: &tar::Sparse,
+    opts: &ScanOptions,
+) -> io::Result<Result<Option<elf::ElfInfo>, String>> {
+    let limit = opts.content.elf_capture;
+    if stored.max(sparse.real_size) > limit {
+        return Ok(Err(format!(
+            "not inspected for ELF facts: a sparse file of {} bytes is over {}",
+            sparse.real_size,
+            crate::limits::named_bytes("elf-capture", limit)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(stored as usize);
+    data.take(stored).read_to_end(&mut bytes)?;
+    let rebuilt = match (&sparse.map, sparse.map_in_data) {
+        (_, true) => expand_sparse(&bytes, Some(sparse.real_size)),
+        (Some(map), false) => expand_map(&bytes, map, sparse.real_size),
+        (None, false) => {
+            return Ok(Err(format!(
+                "not inspected for ELF facts: its sparse map is longer than {}",
+                crate::limits::named_bytes("tar-header", opts.max_tar_header)
+            )));
+        }
+    };
+    Ok(match elf::is_elf(&rebuilt) {
+        true => elf::parse(&rebuilt).map(Some),
+        false => Ok(None),
+    })
 }
 
 fn with_path(e: io::Error, path: &[u8]) -> io::Error {
