@@ -1,7 +1,8 @@
 //! pydive's tar reader against archives GNU tar writes, in every format it has: old GNU (long
 //! names, old sparse headers with extension blocks), PAX with each of GNU's sparse formats
 //! (0.0, 0.1, 1.0), and ustar. What pydive reads (names, real sizes, contents rebuilt from
-//! sparse maps) must be what was archived, and what `tar -tv` lists.
+//! sparse maps) must be what was archived, and what `tar -tv` lists; a sparse ELF file must
+//! give the facts of the original.
 //!
 //! Needs GNU tar (`tar --version` says "GNU tar"; Debian's essential `tar` package).
 
@@ -163,5 +164,88 @@ fn reads_every_format_gnu_tar_writes() {
         listed.sort();
         ours.sort();
         assert_eq!(ours, listed, "{format:?}");
+    }
+}
+
+/// A library with holes, archived by GNU tar with `--sparse` in each of its sparse formats:
+/// pydive rebuilds it and reads the same ELF facts as from the original, streamed and in place.
+#[test]
+fn sparse_elf_files_gnu_tar_wrote_read_as_the_original() {
+    let Some(()) = common::services::need("GNU tar", gnu_tar()) else {
+        return;
+    };
+    // A MiB of zeros in its read-only data: a hole on disk, which `tar --sparse` stores as one.
+    let source = "const char zeros[1 << 20] = {0};\nint zero_at(int i) { return zeros[i]; }\n";
+    let library = common::elf::compile(
+        common::elf::CC,
+        source,
+        &["-shared", "-fPIC", "-Wl,-soname,libholes.so.1"],
+    );
+    let expected = pydive::layer::elf::parse(&library).unwrap();
+    let zeros_at = library
+        .windows(1 << 19)
+        .position(|w| w.iter().all(|&b| b == 0))
+        .expect("half a MiB of zeros in the library");
+    let (hole_start, hole_end) = (zeros_at.div_ceil(4096) * 4096, zeros_at + (1 << 19));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    write_sparse(
+        &dir.path().join("src/libholes.so"),
+        library.len() as u64,
+        &[
+            (0, &library[..hole_start]),
+            (hole_end as u64, &library[hole_end..]),
+        ],
+    );
+    for format in [
+        vec!["--format=gnu", "--sparse"],
+        vec!["--format=pax", "--sparse", "--sparse-version=0.0"],
+        vec!["--format=pax", "--sparse", "--sparse-version=0.1"],
+        vec!["--format=pax", "--sparse", "--sparse-version=1.0"],
+    ] {
+        let out = dir.path().join("out.tar");
+        let status = Command::new("tar")
+            .current_dir(dir.path())
+            .args(&format)
+            .arg("-cf")
+            .arg(&out)
+            .arg("src")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{format:?}");
+        let archive: &'static [u8] = Box::leak(std::fs::read(&out).unwrap().into_boxed_slice());
+        let mut reader = Reader::new(archive, 64 << 10);
+        let mut stored_sparse = false;
+        while let Some(h) = reader.next_header().unwrap() {
+            stored_sparse |= h.sparse.is_some();
+        }
+        assert!(stored_sparse, "{format:?}: GNU tar stored no sparse file");
+
+        let limits = pydive::limits::Limits::default();
+        let content = pydive::layer::ContentBudget::new(&limits);
+        let walk = pydive::app::walk_layer(&limits, &content);
+        let digests = pydive::layer::Digests {
+            blob: false,
+            tar: true,
+        };
+        let in_place = pydive::layer::blob::Section::new(
+            pydive::layer::blob::Backing::Memory(archive),
+            0,
+            archive.len() as u64,
+        );
+        for (how, blob) in [
+            ("streamed", pydive::layer::Blob::Stream(&mut &archive[..])),
+            ("in place", pydive::layer::Blob::Seekable(in_place)),
+        ] {
+            let scan = walk(blob, digests).unwrap();
+            let entry = scan
+                .entries
+                .iter()
+                .find(|e| &e.path[..] == b"src/libholes.so")
+                .unwrap_or_else(|| panic!("{format:?} {how}: the library not walked"));
+            assert_eq!(entry.size, library.len() as u64, "{format:?} {how}");
+            assert_eq!(entry.elf.as_deref(), Some(&expected), "{format:?} {how}");
+            assert!(scan.diagnostics.is_empty(), "{format:?} {how}");
+        }
     }
 }
