@@ -71,13 +71,6 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-impl<R: Seek> Seek for Counting<R> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.count = self.inner.seek(pos)?;
-        Ok(self.count)
-    }
-}
-
 /// A buffered reader that hands every chunk it reads to a SHA-256 thread of its own, so hashing
 /// a layer runs beside walking it instead of in series (SHA-256 costs more than the walk).
 pub struct BackgroundHash<R> {

@@ -4,8 +4,9 @@
 //! nothing of other layers: whiteouts are recorded here and applied there.
 //!
 //! Every regular file's bytes pass through a fast content hash (for duplicate detection); the
-//! contents of the few files an analysis asked for are kept. When verification is off and the
-//! blob is a plain tar on a seekable source, the walk seeks past contents instead of reading.
+//! contents of the few files an analysis asked for are kept. A plain tar on a seekable source
+//! is walked by seeking past contents; with verification on, its bytes are then hashed where
+//! they lie, in one pass (see `scan_seekable_verified`).
 
 pub mod blob;
 pub mod elf;
