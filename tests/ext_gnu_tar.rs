@@ -41,6 +41,21 @@ fn write_sparse(path: &Path, real_size: u64, segments: &[(u64, &[u8])]) {
     f.set_len(real_size).unwrap();
 }
 
+/// `tar -cf` of `dir`'s `src` directory by GNU tar in the format `format` asks for.
+fn archive_src(dir: &Path, format: &[&str]) -> Vec<u8> {
+    let out = dir.join("out.tar");
+    let status = Command::new("tar")
+        .current_dir(dir)
+        .args(format)
+        .arg("-cf")
+        .arg(&out)
+        .arg("src")
+        .status()
+        .unwrap();
+    assert!(status.success(), "{format:?}");
+    std::fs::read(&out).unwrap()
+}
+
 struct Member {
     path: Vec<u8>,
     real_size: u64,
@@ -131,17 +146,7 @@ fn reads_every_format_gnu_tar_writes() {
         vec!["--format=pax", "--sparse", "--sparse-version=1.0"],
         vec!["--format=pax"],
     ] {
-        let out = dir.path().join("out.tar");
-        let status = Command::new("tar")
-            .current_dir(dir.path())
-            .args(&format)
-            .arg("-cf")
-            .arg(&out)
-            .arg("src")
-            .status()
-            .unwrap();
-        assert!(status.success(), "{format:?}");
-        let archive = std::fs::read(&out).unwrap();
+        let archive = archive_src(dir.path(), &format);
         let members = read_all(&archive);
         for (path, bytes) in &originals {
             let m = members
@@ -152,7 +157,11 @@ fn reads_every_format_gnu_tar_writes() {
             assert!(m.content == *bytes, "{format:?}: {path}: contents differ");
         }
         // The same names GNU tar lists (directories end in `/` in both).
-        let listed = Command::new("tar").arg("-tf").arg(&out).output().unwrap();
+        let listed = Command::new("tar")
+            .arg("-tf")
+            .arg(dir.path().join("out.tar"))
+            .output()
+            .unwrap();
         let mut listed: Vec<String> = String::from_utf8_lossy(&listed.stdout)
             .lines()
             .map(String::from)
@@ -203,17 +212,7 @@ fn sparse_elf_files_gnu_tar_wrote_read_as_the_original() {
         vec!["--format=pax", "--sparse", "--sparse-version=0.1"],
         vec!["--format=pax", "--sparse", "--sparse-version=1.0"],
     ] {
-        let out = dir.path().join("out.tar");
-        let status = Command::new("tar")
-            .current_dir(dir.path())
-            .args(&format)
-            .arg("-cf")
-            .arg(&out)
-            .arg("src")
-            .status()
-            .unwrap();
-        assert!(status.success(), "{format:?}");
-        let archive: &'static [u8] = Box::leak(std::fs::read(&out).unwrap().into_boxed_slice());
+        let archive: &'static [u8] = Box::leak(archive_src(dir.path(), &format).into_boxed_slice());
         let mut reader = Reader::new(archive, 64 << 10);
         let mut stored_sparse = false;
         while let Some(h) = reader.next_header().unwrap() {

@@ -92,21 +92,7 @@ fn wheel_elf_files() -> Option<Vec<PathBuf>> {
         if present {
             continue;
         }
-        let status = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--only-binary=:all:",
-                "--no-deps",
-            ])
-            .args(["--platform", platform, "--python-version", "3.12", "-d"])
-            .arg(&dir)
-            .arg(spec)
-            .status()
-            .unwrap();
-        assert!(status.success(), "pip download {spec} for {platform}");
+        common::elf::pip_download_wheels(&dir, &[platform], "3.12", &[spec]);
     }
     let mut files = Vec::new();
     let mut wheels: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -670,25 +670,7 @@ fn wheel_libraries(
         .filter(|e| e.path().extension().is_some_and(|x| x == "whl"))
         .count();
     if have < specs.len() {
-        let mut pip = Command::new("python3");
-        pip.args([
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--only-binary=:all:",
-            "--no-deps",
-        ]);
-        for platform in platforms {
-            pip.args(["--platform", platform]);
-        }
-        let status = pip
-            .args(["--python-version", "3.11", "-d"])
-            .arg(&dir)
-            .args(specs)
-            .status()
-            .unwrap();
-        assert!(status.success(), "pip download {specs:?}");
+        common::elf::pip_download_wheels(&dir, platforms, "3.11", specs);
     }
     // The shared objects, by their path inside the wheel.
     let listing = Command::new("python3")

@@ -223,3 +223,27 @@ pub fn facts_three_ways(bytes: &[u8]) -> Result<pydive::layer::elf::ElfInfo, Str
     );
     whole
 }
+
+/// Downloads real PyPI wheels (binary only, no dependencies) for `platforms` and a Python
+/// version into `dir` with pip: auditwheel-repaired files, as users install them.
+pub fn pip_download_wheels(dir: &Path, platforms: &[&str], python: &str, specs: &[&str]) {
+    let mut pip = Command::new("python3");
+    pip.args([
+        "-m",
+        "pip",
+        "download",
+        "-q",
+        "--only-binary=:all:",
+        "--no-deps",
+    ]);
+    for platform in platforms {
+        pip.args(["--platform", platform]);
+    }
+    let status = pip
+        .args(["--python-version", python, "-d"])
+        .arg(dir)
+        .args(specs)
+        .status()
+        .unwrap();
+    assert!(status.success(), "pip download {specs:?} for {platforms:?}");
+}
