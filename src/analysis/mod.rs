@@ -100,25 +100,31 @@ pub fn wants_content(path: &[u8], size: u64) -> Keep {
     }
 }
 
+/// Runs every analysis. dive's numbers, the costliest (they rebuild dive's own per-layer
+/// trees) and needed by no other analysis, are computed on a second thread meanwhile: this
+/// runs after the layer walks, when every core is free again.
 pub fn analyze(image: &Image) -> Facts {
-    let mut linkage = linkage::compute(image);
-    let python = python::compute(image, &linkage);
-    let os_packages = packages::compute(image, &linkage);
-    linkage.libc.refine_from_packages(&os_packages);
-    let categories = categorize(image, &linkage, &os_packages);
-    let base = base::compute(image, &categories, &linkage, &python, &os_packages);
-    Facts {
-        visible: visible(image),
-        categories,
-        waste: waste::compute(image),
-        duplicates: duplicates::compute(image),
-        dive: dive::compute(image),
-        linkage,
-        python,
-        os_packages,
-        base,
-        security: security::compute(image),
-    }
+    std::thread::scope(|scope| {
+        let dive = scope.spawn(|| dive::compute(image));
+        let mut linkage = linkage::compute(image);
+        let python = python::compute(image, &linkage);
+        let os_packages = packages::compute(image, &linkage);
+        linkage.libc.refine_from_packages(&os_packages);
+        let categories = categorize(image, &linkage, &os_packages);
+        let base = base::compute(image, &categories, &linkage, &python, &os_packages);
+        Facts {
+            visible: visible(image),
+            categories,
+            waste: waste::compute(image),
+            duplicates: duplicates::compute(image),
+            dive: dive.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            linkage,
+            python,
+            os_packages,
+            base,
+            security: security::compute(image),
+        }
+    })
 }
 
 fn visible(image: &Image) -> Totals {
