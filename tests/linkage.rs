@@ -952,3 +952,180 @@ fn unresolved_libraries_are_grouped_by_the_set_of_missing_names() {
             .starts_with("liba.so, libb.so needed by 2 files")
     );
 }
+
+/// A stand-in for CPython: exports a piece of the C API (`-rdynamic`, as CPython's `python3.X`
+/// is linked) and imports the module it is given as CPython does, with `RTLD_NOW`, printing the
+/// loader's complaint when that fails.
+const INTERPRETER: &str = "#include <dlfcn.h>\n#include <stdio.h>\n\
+int Py_Initialize(void) { return 0; }\nint PyLong_FromLong(long v) { return (int)v; }\n\
+int main(int argc, char **argv) {\n\
+  for (int i = 1; i < argc; i++) {\n\
+    if (!dlopen(argv[i], RTLD_NOW | RTLD_LOCAL)) { puts(dlerror()); return 1; }\n\
+  }\n\
+  return 0;\n\
+}\n";
+
+/// Issue 12's closing note left unversioned symbols unjudged; an extension module's are judged
+/// against the interpreter that imports it and against the module's own libraries, as the
+/// loader resolves them when CPython imports it. The loader of this machine is asked the same
+/// question of the same files: the stand-in interpreter imports each module.
+#[test]
+fn an_extension_module_needs_what_neither_python_nor_its_libraries_define() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |source: &str, args: &[&str], name: &str| {
+        (
+            name.to_string(),
+            compile_in(dir.path(), CC, source, args, name),
+        )
+    };
+    let interpreter = build(INTERPRETER, &["-rdynamic", "-lm"], "python3.11");
+    let library = build(
+        "int bar_old(void) { return 1; }\n",
+        &["-shared", "-fPIC", "-Wl,-soname,libbar.so.1"],
+        "libbar.so.1",
+    );
+    let module = |name: &str, calls: &[&str]| {
+        let stem = name.split('.').next().unwrap();
+        let declared: String = calls.iter().map(|c| format!("int {c}(void);\n")).collect();
+        let body: Vec<String> = calls.iter().map(|c| format!("{c}()")).collect();
+        let source = format!(
+            "{declared}int PyInit_{stem}(void) {{ return {}; }}\n",
+            body.join(" + ")
+        );
+        let link = [
+            "-shared",
+            "-fPIC",
+            "-L.",
+            "-l:libbar.so.1",
+            "-Wl,-rpath,$ORIGIN",
+        ];
+        build(&source, &link, name)
+    };
+    let files = [
+        module(
+            "good.cpython-311-x86_64-linux-gnu.so",
+            &["PyLong_FromLong", "bar_old"],
+        ),
+        module(
+            "newer.cpython-311-x86_64-linux-gnu.so",
+            &["PyLong_FromLong", "bar_new"],
+        ),
+        module("stable.abi3.so", &["PyLong_FromLong", "PyLong_AsInt"]),
+        module("plain.so", &["Py_Initialize"]),
+        // Underlinked: libm comes with the interpreter, not with the module.
+        module("underlinked.cpython-311-x86_64-linux-gnu.so", &["j0"]),
+        // Not a module (no PyInit_): a library whose host program may define what it needs.
+        build(
+            "int host_callback(void);\nint helper(void) { return host_callback(); }\n",
+            &["-shared", "-fPIC"],
+            "libhelper.so",
+        ),
+        // For another Python: no interpreter here imports it, so nothing is judged.
+        module("other.cpython-312-x86_64-linux-gnu.so", &["PyFoo_Missing"]),
+    ];
+    let pkg = "pkg";
+    let mut installed: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(name, bytes)| (format!("{pkg}/{name}"), bytes.clone()))
+        .collect();
+    installed.push((format!("{pkg}/{}", library.0), library.1.clone()));
+    let image = Image::new(vec![
+        glibc_base(),
+        Layer::new(
+            "COPY python3.11 /usr/local/bin/",
+            vec![Entry::exec(
+                "usr/local/bin/python3.11",
+                interpreter.1.clone(),
+            )],
+        ),
+        pip_install(
+            "RUN pip install pkg",
+            pkg,
+            "1.0",
+            &["cp311-cp311-linux_x86_64"],
+            installed,
+        ),
+    ]);
+    let report = json_for(&image);
+
+    // What this machine's loader says when the stand-in imports each module.
+    let verdict = |name: &str| -> Option<String> {
+        let out = Command::new(dir.path().join("python3.11"))
+            .arg(dir.path().join(name))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        (!out.status.success()).then(|| {
+            said.split("undefined symbol: ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{name}: {said}"))
+                .trim()
+                .to_string()
+        })
+    };
+    let missing = |name: &str| -> Vec<String> {
+        let facts = elf(&report, &format!("/{SITE}/{pkg}/{name}"));
+        let mut names: Vec<String> = facts["missing_symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    for (name, _) in &files[..5] {
+        match verdict(name) {
+            None => assert!(
+                missing(name).is_empty(),
+                "{name} loads: {:?}",
+                missing(name)
+            ),
+            Some(symbol) => assert_eq!(missing(name), [symbol], "{name}"),
+        }
+    }
+    assert_eq!(
+        missing("newer.cpython-311-x86_64-linux-gnu.so"),
+        ["bar_new"]
+    );
+    assert_eq!(missing("stable.abi3.so"), ["PyLong_AsInt"]);
+    assert!(missing("underlinked.cpython-311-x86_64-linux-gnu.so").is_empty());
+    assert!(missing("libhelper.so").is_empty());
+    assert!(missing("other.cpython-312-x86_64-linux-gnu.so").is_empty());
+
+    let found = common::findings(&report, "missing-symbol");
+    let mut paths: Vec<&str> = found
+        .iter()
+        .flat_map(|f| f["paths"].as_array().unwrap())
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            format!("/{SITE}/{pkg}/newer.cpython-311-x86_64-linux-gnu.so"),
+            format!("/{SITE}/{pkg}/stable.abi3.so"),
+        ]
+    );
+    for f in found {
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains("undefined symbol: "), "{f:#}");
+    }
+
+    // A stand-in interpreter that exports no C API is not CPython: nothing is judged.
+    let stub = Image::new(vec![
+        glibc_base(),
+        pip_install(
+            "RUN pip install pkg",
+            pkg,
+            "1.0",
+            &["cp311-cp311-linux_x86_64"],
+            files
+                .iter()
+                .chain([&library])
+                .map(|(name, bytes)| (format!("{pkg}/{name}"), bytes.clone()))
+                .collect(),
+        ),
+    ]);
+    assert!(common::findings(&json_for(&stub), "missing-symbol").is_empty());
+}

@@ -155,12 +155,114 @@ pub struct Linkage {
     index: HashMap<NodeId, usize>,
     /// What the loader emulation could not do in full (a bound of `ld.so.conf` reached).
     pub notes: Vec<String>,
+    /// The C library each loader always loads, where the image has it.
+    c_libraries: CLibraries,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct CLibraries {
+    /// The musl loader, which is musl's libc too.
+    musl: Option<NodeId>,
+    /// glibc's libc.so.6.
+    glibc: Option<NodeId>,
+}
+
+impl CLibraries {
+    fn of(self, flavour: Flavour) -> Option<NodeId> {
+        match flavour {
+            Flavour::Musl => self.musl,
+            Flavour::Glibc => self.glibc,
+        }
+    }
 }
 
 impl Linkage {
     pub fn by_node(&self, node: NodeId) -> Option<&ElfFacts> {
         self.index.get(&node).map(|&i| &self.elves[i])
     }
+
+    /// The objects loaded with `elves[i]`, in load order, itself first.
+    fn scope(&self, i: usize) -> Vec<NodeId> {
+        let c = self.c_libraries.of(self.elves[i].flavour);
+        closure(&self.elves, &self.index, i, c)
+    }
+
+    /// Judges Python extension modules again, with the process that loads them: [`compute`]
+    /// leaves a library's unversioned symbols alone, as they may come from that process, and
+    /// looks for the others only in the library's own closure. CPython imports a module with
+    /// `RTLD_NOW`: each symbol must be defined by the interpreter or what it loaded (the global
+    /// scope: `Py*`, and the libraries an underlinked module relies on), or by the module and
+    /// its libraries. `importers(module)` names the interpreters whose tag fits the module; a
+    /// symbol is missing only when it is missing under each of them. Judged only against
+    /// interpreters that export the C API (`Py_Initialize`), in images that preload nothing
+    /// (`LD_PRELOAD`), and never when an object in a scope could not be read.
+    pub fn judge_extension_modules(
+        &mut self,
+        image: &Image,
+        importers: impl Fn(&ElfFacts) -> Vec<NodeId>,
+    ) {
+        if image.env.iter().any(|v| v.starts_with("LD_PRELOAD=")) {
+            return;
+        }
+        'modules: for i in 0..self.elves.len() {
+            let e = &self.elves[i];
+            if !is_extension_module(e) {
+                continue;
+            }
+            let mut global_scopes = Vec::new();
+            for node in importers(e) {
+                let Some(&j) = self.index.get(&node) else {
+                    continue;
+                };
+                if self.elves[j].flavour != e.flavour {
+                    continue;
+                }
+                let Some(objects) = objects_at(image, &self.scope(j)) else {
+                    continue 'modules;
+                };
+                if !defines(e.flavour, &objects, "Py_Initialize", None) {
+                    continue 'modules;
+                }
+                global_scopes.push(objects);
+            }
+            let Some(own) = objects_at(image, &self.scope(i)[1..]) else {
+                continue;
+            };
+            if global_scopes.is_empty() {
+                continue;
+            }
+            let missing = e
+                .info
+                .imports
+                .iter()
+                .filter(|&(name, version)| {
+                    !defines(e.flavour, &own, name, version)
+                        && !global_scopes
+                            .iter()
+                            .any(|g| defines(e.flavour, g, name, version))
+                })
+                .take(MAX_MISSING_SYMBOLS)
+                .map(|(name, version)| MissingSymbol {
+                    name: name.to_string(),
+                    version: version.map(str::to_string),
+                })
+                .collect();
+            self.elves[i].missing_symbols = missing;
+        }
+    }
+}
+
+/// Whether a file is a Python extension module: it defines `PyInit_<name>`, its name up to the
+/// first dot. PyPy's modules (`.pypy...so`) are for an interpreter that is not CPython.
+fn is_extension_module(e: &ElfFacts) -> bool {
+    let (_, name) = split_last(&e.path);
+    let Some(module) = name.split(|&b| b == b'.').next() else {
+        return false;
+    };
+    let is_pypy = super::python::extension_tag(name).is_some_and(|t| t.starts_with("pypy"));
+    !is_pypy
+        && std::str::from_utf8(module)
+            .is_ok_and(|m| !m.is_empty() && e.info.exports.contains(&format!("PyInit_{m}")))
 }
 
 /// The files whose contents the linkage analysis reads (their path is relative to `/`). Their
@@ -454,14 +556,13 @@ pub fn compute(image: &Image) -> Linkage {
             Flavour::Glibc => libc.path.as_deref().and_then(|p| resolve(image, p)),
         }
     };
-    let (musl_libc, glibc_libc) = (c_library(Flavour::Musl), c_library(Flavour::Glibc));
+    let c_libraries = CLibraries {
+        musl: c_library(Flavour::Musl),
+        glibc: c_library(Flavour::Glibc),
+    };
     for i in 0..elves.len() {
         let e = &elves[i];
-        let c = match e.flavour {
-            Flavour::Musl => musl_libc,
-            Flavour::Glibc => glibc_libc,
-        };
-        let scope = closure(&elves, &index, i, c);
+        let scope = closure(&elves, &index, i, c_libraries.of(e.flavour));
         let relr = scope
             .iter()
             .copied()
@@ -475,6 +576,7 @@ pub fn compute(image: &Image) -> Linkage {
         elves,
         index,
         notes: loader.notes,
+        c_libraries,
     }
 }
 
@@ -508,15 +610,30 @@ fn closure(
     order
 }
 
-/// The symbols a file needs that no object in its scope defines. glibc binds a versioned
-/// reference only to a definition of that version (or to a library without versions); musl
-/// ignores versions. A library's unversioned references are not judged: the process that
-/// loads it (Python, with its `Py*` API; a host program's plugins) may define them.
+/// The facts of the objects at these nodes; `None` when one could not be read (or is not an ELF
+/// file): it may define anything, so nothing is claimed.
+fn objects_at<'a>(image: &'a Image, scope: &[NodeId]) -> Option<Vec<&'a ElfInfo>> {
+    scope.iter().map(|&n| elf_at(image, n)).collect()
+}
+
+/// Whether one of the objects defines a symbol as a reference of that version binds to it.
+/// glibc binds a versioned reference only to a definition of that version (or to a library
+/// without versions), an unversioned one to a default version; musl ignores versions.
+fn defines(flavour: Flavour, objects: &[&ElfInfo], name: &str, version: Option<&str>) -> bool {
+    objects.iter().any(|o| {
+        o.exports.lookup(name).any(|x| match (flavour, version) {
+            (Flavour::Musl, _) | (Flavour::Glibc, None) => !x.hidden,
+            (Flavour::Glibc, Some(v)) => x.version == Some(v) || o.defines.is_empty(),
+        })
+    })
+}
+
+/// The symbols a file needs that no object in its scope defines. A library's unversioned
+/// references are not judged here: the process that loads it (Python, with its `Py*` API; a
+/// host program's plugins) may define them ([`Linkage::judge_extension_modules`] judges
+/// extension modules').
 fn missing_symbols(image: &Image, e: &ElfFacts, scope: &[NodeId]) -> Vec<MissingSymbol> {
-    let objects: Option<Vec<&ElfInfo>> = scope.iter().skip(1).map(|&n| elf_at(image, n)).collect();
-    // An object whose facts could not be read (or that is not an ELF file) may define anything:
-    // nothing is claimed.
-    let Some(objects) = objects else {
+    let Some(objects) = objects_at(image, &scope[1..]) else {
         return Vec::new();
     };
     let library = e.info.interpreter.is_none();
@@ -525,13 +642,7 @@ fn missing_symbols(image: &Image, e: &ElfFacts, scope: &[NodeId]) -> Vec<Missing
         if version.is_none() && library {
             continue;
         }
-        let defined = objects.iter().any(|o| {
-            o.exports.lookup(name).any(|x| match (e.flavour, version) {
-                (Flavour::Musl, _) | (Flavour::Glibc, None) => !x.hidden,
-                (Flavour::Glibc, Some(v)) => x.version == Some(v) || o.defines.is_empty(),
-            })
-        });
-        if !defined {
+        if !defines(e.flavour, &objects, name, version) {
             missing.push(MissingSymbol {
                 name: name.to_string(),
                 version: version.map(str::to_string),

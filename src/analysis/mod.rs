@@ -16,6 +16,7 @@ pub mod waste;
 
 use std::collections::BTreeMap;
 
+use crate::layer::path::split_last;
 use crate::layer::{EntryKind, Keep};
 use crate::model::{Image, NodeId};
 pub use categories::{Category, CategorySet, Classifier};
@@ -108,6 +109,10 @@ pub fn analyze(image: &Image) -> Facts {
         let dive = scope.spawn(|| dive::compute(image));
         let mut linkage = linkage::compute(image);
         let python = python::compute(image, &linkage);
+        let arch = image.arch().map_or("unknown", |a| a.wheel);
+        linkage.judge_extension_modules(image, |e| {
+            python::importers(&python.interpreters, split_last(&e.path).1, arch)
+        });
         let os_packages = packages::compute(image, &linkage);
         linkage.libc.refine_from_packages(&os_packages);
         let categories = categorize(image, &linkage, &os_packages);

@@ -119,6 +119,17 @@ pub fn interpreter_loads(interpreter: &Interpreter, tag: &str, machine_arch: &st
     abi == want && libc_ok && (platform.is_empty() || platform.starts_with(machine_arch))
 }
 
+/// The interpreters that would import an extension module of this file name: those its tag
+/// fits, every one for an `abi3` or untagged module.
+pub fn importers(interpreters: &[Interpreter], name: &[u8], machine_arch: &str) -> Vec<NodeId> {
+    let tag = extension_tag(name).unwrap_or_default();
+    interpreters
+        .iter()
+        .filter(|i| interpreter_loads(i, &tag, machine_arch))
+        .map(|i| i.node)
+        .collect()
+}
+
 fn interpreters(image: &Image, linkage: &Linkage) -> Vec<Interpreter> {
     let mut found: BTreeMap<NodeId, Interpreter> = BTreeMap::new();
     for id in image.tree.ids() {

@@ -1,7 +1,7 @@
 //! `missing-symbol`: a symbol an ELF file needs that nothing the loader would load defines,
 //! in a file built for the image's C library: an extension built against another version of
-//! a library (`ImportError: ... undefined symbol`), or a musl file needing what the image's
-//! musl lacks. glibc-built files in a musl image have their own rule, and so do `GLIBC_`,
+//! a library (`ImportError: ... undefined symbol`), an extension module needing a `Py*`
+//! function its Python lacks, or a musl file needing what the image's musl lacks. glibc-built files in a musl image have their own rule, and so do `GLIBC_`,
 //! `GLIBCXX_` and `CXXABI_` versions (`glibc-too-new`, `glibcxx-too-new`) and missing
 //! libraries (`unresolved-library`).
 
