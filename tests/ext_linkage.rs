@@ -672,20 +672,7 @@ fn wheel_libraries(
     if have < specs.len() {
         common::elf::pip_download_wheels(&dir, platforms, "3.11", specs);
     }
-    // The shared objects, by their path inside the wheel.
-    let listing = Command::new("python3")
-        .arg("-c")
-        .arg("import sys, zipfile, pathlib\nout = pathlib.Path(sys.argv[1]) / 'unpacked'\nfor w in sorted(pathlib.Path(sys.argv[1]).glob('*.whl')):\n    z = zipfile.ZipFile(w)\n    for n in z.namelist():\n        if n.endswith('.so') or '.so.' in n:\n            z.extract(n, out)\n            print(n)\n")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(listing.status.success());
-    let names = String::from_utf8(listing.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    Some((dir.join("unpacked"), names))
+    Some(common::elf::unpack_wheel_shared_objects(&dir))
 }
 
 /// A layer that installs the unpacked files into site-packages.

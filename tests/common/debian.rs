@@ -335,7 +335,20 @@ pub fn rootfs_layer(debs: &[Deb]) -> Layer {
             "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
         ),
     ];
-    top.append(&mut layer.entries);
+    // A tar with a path twice is one `docker load` refuses: the packages' own entries for
+    // these directories go.
+    let ours: BTreeSet<Vec<u8>> = top
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Dir { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    top.extend(
+        std::mem::take(&mut layer.entries)
+            .into_iter()
+            .filter(|e| !matches!(e, Entry::Dir { path, .. } if ours.contains(path))),
+    );
     layer.entries = top;
     layer
 }

@@ -247,3 +247,21 @@ pub fn pip_download_wheels(dir: &Path, platforms: &[&str], python: &str, specs: 
         .unwrap();
     assert!(status.success(), "pip download {specs:?} for {platforms:?}");
 }
+
+/// Unpacks the shared objects of every wheel in `dir` into `dir/unpacked`; returns that
+/// directory and their paths inside the wheels (which are their paths in site-packages).
+pub fn unpack_wheel_shared_objects(dir: &Path) -> (PathBuf, Vec<String>) {
+    let listing = Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zipfile, pathlib\nout = pathlib.Path(sys.argv[1]) / 'unpacked'\nfor w in sorted(pathlib.Path(sys.argv[1]).glob('*.whl')):\n    z = zipfile.ZipFile(w)\n    for n in z.namelist():\n        if n.endswith('.so') or '.so.' in n:\n            z.extract(n, out)\n            print(n)\n")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(listing.status.success(), "unpacking the wheels in {dir:?}");
+    let names = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (dir.join("unpacked"), names)
+}
