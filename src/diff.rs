@@ -438,9 +438,11 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn packages(old: &JsonReport, new: &JsonReport) -> Vec<JsonPackageChange> {
     fn index(r: &JsonReport) -> BTreeMap<String, &JsonDistribution> {
+        // What was installed: a copy vendored inside another package changes with it.
         r.python
             .distributions
             .iter()
+            .filter(|d| d.vendored_by.is_none())
             .map(|d| (normalize(&d.name), d))
             .collect()
     }

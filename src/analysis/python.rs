@@ -42,6 +42,9 @@ pub struct Distribution {
     pub extensions: Vec<NodeId>,
     /// Libraries vendored by auditwheel or delocate (`<name>.libs/`).
     pub vendored: Vec<NodeId>,
+    /// The distribution whose files include this one's metadata: a copy vendored inside
+    /// another package (setuptools' `_vendor/packaging-*.dist-info`), not installed itself.
+    pub vendored_by: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -368,22 +371,48 @@ pub fn compute(image: &Image, linkage: &Linkage) -> Python {
             }
         }
         dist.nodes = nodes;
-        let index = python.distributions.len();
-        for &n in &dist.nodes {
-            python.owner.entry(n).or_insert(index);
-        }
         python.distributions.push(dist);
     }
+    mark_vendored(image, &mut python.distributions);
     python
         .distributions
         .sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then(a.name.cmp(&b.name)));
-    python.owner = python
+    // A file two distributions list belongs to the installed one rather than to a copy it
+    // vendors; between two installed ones, to the smaller.
+    let (vendored, installed): (Vec<_>, Vec<_>) = python
         .distributions
         .iter()
         .enumerate()
+        .partition(|(_, d)| d.vendored_by.is_some());
+    python.owner = vendored
+        .into_iter()
+        .chain(installed)
         .flat_map(|(i, d)| d.nodes.iter().map(move |&n| (n, i)))
         .collect();
     python
+}
+
+/// Marks each distribution whose metadata another distribution lists among its files (in its
+/// RECORD) as vendored by that one.
+fn mark_vendored(image: &Image, distributions: &mut [Distribution]) {
+    let metadata: HashMap<NodeId, usize> = distributions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| Some((image.tree.lookup(&d.metadata)?, i)))
+        .collect();
+    let mut vendored_by = vec![None; distributions.len()];
+    for (j, d) in distributions.iter().enumerate() {
+        for &n in &d.nodes {
+            if let Some(&i) = metadata.get(&image.tree.node(n).parent) {
+                if i != j && vendored_by[i].is_none() {
+                    vendored_by[i] = Some(d.name.clone());
+                }
+            }
+        }
+    }
+    for (d, by) in distributions.iter_mut().zip(vendored_by) {
+        d.vendored_by = by;
+    }
 }
 
 /// Whether a wheel platform tag (`manylinux_2_17_x86_64`, `musllinux_1_1_aarch64`,

@@ -84,7 +84,11 @@ pub fn render(report: &Report, state: &ViewState, area: Rect, buf: &mut Buffer) 
         |buf, i, row, style| {
             let d = dists[i];
             let y = row.y;
-            put(buf, x, y, name_w, &d.name, style);
+            let name = match &d.vendored_by {
+                Some(by) => format!("{} (in {by})", d.name),
+                None => d.name.clone(),
+            };
+            put(buf, x, y, name_w, &name, style);
             put(buf, x_version, y, 12, &d.version, style);
             put_right(buf, x_size_end, y, &size(d.size_bytes), style);
             put_right(buf, x_layer_end, y, &d.layer.to_string(), style);
@@ -105,7 +109,11 @@ fn detail_lines(d: &Distribution) -> Vec<(String, bool)> {
         d.files,
         absolute(&d.location)
     )];
-    if let Some(installer) = &d.installer {
+    if let Some(by) = &d.vendored_by {
+        lines.push(format!(
+            "vendored inside {by}: not installed itself, its files counted in {by}'s too"
+        ));
+    } else if let Some(installer) = &d.installer {
         lines.push(format!("installed by {installer}"));
     }
     if !d.wheel_tags.is_empty() {

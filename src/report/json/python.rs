@@ -71,6 +71,10 @@ pub struct JsonDistribution {
     pub extensions: Vec<JsonExtension>,
     /// Libraries it vendors (`<name>.libs/`).
     pub vendored: Vec<String>,
+    /// The distribution whose files include this one's metadata: a copy vendored inside that
+    /// package (setuptools' `_vendor/`), not installed itself; its files are counted in both.
+    #[serde(default)]
+    pub vendored_by: Option<String>,
 }
 
 impl From<(&Report, &Distribution)> for JsonDistribution {
@@ -91,6 +95,7 @@ impl From<(&Report, &Distribution)> for JsonDistribution {
                 .map(|&n| JsonExtension::from((report, n)))
                 .collect(),
             vendored: d.vendored.iter().map(path).collect(),
+            vendored_by: d.vendored_by.clone(),
         }
     }
 }
