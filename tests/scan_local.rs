@@ -307,6 +307,8 @@ fn packages_are_python_distributions_and_os_packages() {
     };
     let numpy = find("python", "numpy");
     assert_eq!(numpy["version"], "1.26.4");
+    // Installed, not a copy inside another distribution: the column is there, empty.
+    assert_eq!(numpy.get("vendored_by"), Some(&Value::Null));
     let gcc = find("dpkg", "gcc-12");
     assert_eq!(gcc["version"], "12.2.0-14");
     assert_eq!(gcc["installer"], "dpkg");

@@ -151,6 +151,9 @@ struct PackageRow<'a> {
     layer: Option<u64>,
     layer_digest: Option<&'a str>,
     installer: Option<&'a str>,
+    /// The Python distribution this one is a copy inside (setuptools' `_vendor/`): its bytes are
+    /// that distribution's too.
+    vendored_by: Option<&'a str>,
 }
 
 /// A report, read once, with where it came from.
@@ -399,6 +402,7 @@ pub fn run(dirs: &[PathBuf], merged: &Path) -> Result<Merged> {
                 layer,
                 layer_digest: layer.and_then(|i| layer_digest(&l.report, i)),
                 installer: d["installer"].as_str(),
+                vendored_by: d["vendored_by"].as_str(),
             })?);
         }
         // OS packages, when the report read a package database it names.
@@ -421,6 +425,7 @@ pub fn run(dirs: &[PathBuf], merged: &Path) -> Result<Merged> {
                 layer,
                 layer_digest: layer.and_then(|i| layer_digest(&l.report, i)),
                 installer: Some(ecosystem),
+                vendored_by: None,
             })?);
         }
     }
