@@ -108,6 +108,10 @@ pub enum JsonPackageStatus {
 #[derive(Serialize, Deserialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct JsonPackageChange {
     pub name: String,
+    /// The site-packages directory: one name may be installed in several (the system's and a
+    /// virtual environment's), each its own row.
+    #[serde(default)]
+    pub location: String,
     pub status: JsonPackageStatus,
     pub old_version: Option<String>,
     pub new_version: Option<String>,
@@ -437,21 +441,22 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 fn packages(old: &JsonReport, new: &JsonReport) -> Vec<JsonPackageChange> {
-    fn index(r: &JsonReport) -> BTreeMap<String, &JsonDistribution> {
-        // What was installed: a copy vendored inside another package changes with it.
+    /// What was installed, by name and place: a copy vendored inside another package changes
+    /// with it.
+    fn index(r: &JsonReport) -> BTreeMap<(String, &str), &JsonDistribution> {
         r.python
             .distributions
             .iter()
             .filter(|d| d.vendored_by.is_none())
-            .map(|d| (normalize(&d.name), d))
+            .map(|d| ((normalize(&d.name), d.location.as_str()), d))
             .collect()
     }
     let (before, after) = (index(old), index(new));
-    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    let mut changes: Vec<JsonPackageChange> = names
+    let keys: BTreeSet<&(String, &str)> = before.keys().chain(after.keys()).collect();
+    let mut changes: Vec<JsonPackageChange> = keys
         .into_iter()
-        .filter_map(|name| {
-            let (o, n) = (before.get(name), after.get(name));
+        .filter_map(|key| {
+            let (o, n) = (before.get(key), after.get(key));
             let status = match (o, n) {
                 (None, Some(_)) => JsonPackageStatus::Added,
                 (Some(_), None) => JsonPackageStatus::Removed,
@@ -467,6 +472,7 @@ fn packages(old: &JsonReport, new: &JsonReport) -> Vec<JsonPackageChange> {
             };
             Some(JsonPackageChange {
                 name: n.or(o).map(|d| d.name.clone()).unwrap_or_default(),
+                location: key.1.to_string(),
                 status,
                 old_version: o.map(|d| d.version.clone()),
                 new_version: n.map(|d| d.version.clone()),

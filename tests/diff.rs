@@ -326,3 +326,63 @@ fn what_is_not_a_report_is_exit_2_in_one_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// One name installed in two places, the system's site-packages and a virtual environment's:
+/// each is its own row, and a change to one is not hidden behind the other.
+#[test]
+fn a_package_in_two_places_is_a_row_for_each() {
+    use pydive::fixture::{Entry, Image, Layer};
+    let install = |site: &str, version: &str, data: usize| -> Vec<Entry> {
+        let info = format!("{site}/pyarrow-{version}.dist-info");
+        vec![
+            Entry::dir(site),
+            Entry::file(format!("{site}/pyarrow/lib.py"), vec![b'#'; data]),
+            Entry::dir(&info),
+            Entry::file(
+                format!("{info}/METADATA"),
+                format!("Metadata-Version: 2.1\nName: pyarrow\nVersion: {version}\n"),
+            ),
+            Entry::file(
+                format!("{info}/RECORD"),
+                format!("pyarrow/lib.py,,\npyarrow-{version}.dist-info/METADATA,,\n"),
+            ),
+        ]
+    };
+    let (system, venv) = (
+        "usr/local/lib/python3.11/site-packages",
+        "opt/venv/lib/python3.11/site-packages",
+    );
+    let image = |system_bytes: usize, venv_version: &str| {
+        let mut entries = install(system, "19.0.1", system_bytes);
+        entries.extend(install(venv, venv_version, 9000));
+        Image::new(vec![Layer::new("RUN pip install pyarrow", entries)])
+    };
+    let (o, n) = (
+        archive(&image(1000, "19.0.1"), Layout::DockerClassic),
+        archive(&image(1500, "20.0.0"), Layout::DockerClassic),
+    );
+    let (o, n) = (o.path.display().to_string(), n.path.display().to_string());
+    let diff = diff_json(&o, &n);
+    let mut rows: Vec<(String, String, String)> = diff["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap().to_string();
+            (s("name"), s("location"), s("status"))
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("pyarrow".into(), format!("/{venv}"), "upgraded".into()),
+            ("pyarrow".into(), format!("/{system}"), "changed".into()),
+        ]
+    );
+    let text = String::from_utf8(pydive().args(["diff", &o, &n]).output().unwrap().stdout).unwrap();
+    assert!(
+        text.contains(&format!("pyarrow in /{venv}")) && text.contains("upgraded 19.0.1 -> 20.0.0"),
+        "{text}"
+    );
+}

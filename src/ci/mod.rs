@@ -428,7 +428,7 @@ fn causes(diff: &JsonDiff, new: &JsonReport) -> Vec<JsonCause> {
             .python
             .distributions
             .iter()
-            .find(|d| d.name == p.name)
+            .find(|d| d.name == p.name && d.location == p.location)
             .map(|d| d.layer);
         let versions = match (&p.old_version, &p.new_version) {
             (Some(o), Some(n)) if o != n => format!("{} {o} -> {n}", p.name),

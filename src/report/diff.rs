@@ -28,6 +28,15 @@ fn status(s: JsonLayerStatus) -> &'static str {
     }
 }
 
+/// A package's name, with where it is when another row has the same name.
+fn package_name(p: &JsonPackageChange, all: &[JsonPackageChange]) -> String {
+    if all.iter().filter(|o| o.name == p.name).count() > 1 {
+        format!("{} in {}", p.name, p.location)
+    } else {
+        p.name.clone()
+    }
+}
+
 fn package_status(p: &JsonPackageChange) -> String {
     let v = |v: &Option<String>| v.clone().unwrap_or_default();
     match p.status {
@@ -123,7 +132,7 @@ pub fn write_text(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "  {:<30} {:<34} {:>11}",
-                escape(&p.name),
+                escape(&package_name(p, &diff.packages)),
                 escape(&package_status(p)),
                 delta(p.old_bytes, p.new_bytes)
             )?;
@@ -229,7 +238,7 @@ pub fn write_markdown(diff: &JsonDiff, out: &mut dyn Write) -> io::Result<()> {
             .map(|p| {
                 format!(
                     "| {} | {} | {} |",
-                    cell(&code(&p.name)),
+                    cell(&code(&package_name(p, &diff.packages))),
                     cell(&markdown::text(&package_status(p))),
                     delta(p.old_bytes, p.new_bytes)
                 )
