@@ -1129,3 +1129,31 @@ fn an_extension_module_needs_what_neither_python_nor_its_libraries_define() {
     ]);
     assert!(common::findings(&json_for(&stub), "missing-symbol").is_empty());
 }
+
+/// A library linked without a separate code segment (`-z noseparate-code`, as older binutils
+/// and some vendored builds do) starts with one executable segment holding its tables, then 24
+/// MB of read-only data and code. Streamed, the capture keeps that segment until the dynamic
+/// segment has passed, compressed past its first 8 MiB, then only the tables: each ends where
+/// the next section the dynamic segment names begins. Same facts as the whole file; a fraction
+/// of the segment kept.
+#[test]
+fn an_old_layout_library_streamed_keeps_its_tables_not_its_first_segment() {
+    let source = "const char big[24 << 20] = {1};\nint probe(int i) { return big[i]; }\n";
+    let big = compile(CC, source, &["-shared", "-fPIC", "-Wl,-z,noseparate-code"]);
+    let whole = pydive::layer::elf::parse(&big).unwrap();
+    let limit = pydive::limits::Limits::default().elf_capture;
+    let mut capture = pydive::layer::elf::Capture::new(big.len() as u64, limit);
+    let mut most = 0;
+    for chunk in big.chunks(64 << 10) {
+        if !capture.wants_stream() {
+            break;
+        }
+        capture.push(chunk);
+        most = most.max(capture.kept());
+    }
+    // It did speculate on the segment (counted whole, held compressed past 8 MiB) ...
+    assert!(most > 20 << 20, "{most}");
+    // ... and in the end keeps the tables, the dynamic segment and the section table only.
+    assert!(capture.kept() < 1 << 20, "{}", capture.kept());
+    assert_eq!(capture.parse().unwrap(), whole);
+}

@@ -186,8 +186,8 @@ impl Readelf {
 }
 
 /// A file's facts read three ways: whole, captured as a stream passes (in 64 KiB chunks,
-/// keeping what the capture plan keeps), and read at offsets as from a seekable layer. Panics
-/// unless all three agree.
+/// keeping what the capture plan keeps; once more with everything speculated compressed), and
+/// read at offsets as from a seekable layer. Panics unless all agree.
 pub fn facts_three_ways(bytes: &[u8]) -> Result<pydive::layer::elf::ElfInfo, String> {
     use pydive::layer::elf;
     let limit = pydive::limits::Limits::default().elf_capture;
@@ -200,6 +200,15 @@ pub fn facts_three_ways(bytes: &[u8]) -> Result<pydive::layer::elf::ElfInfo, Str
         capture.push(chunk);
     }
     let streamed = capture.parse();
+    // Streamed again with every speculated byte compressed until the plan is made.
+    let mut packed = elf::Capture::with_raw_speculation(bytes.len() as u64, limit, 0);
+    for chunk in bytes.chunks(64 * 1024) {
+        if !packed.wants_stream() {
+            break;
+        }
+        packed.push(chunk);
+    }
+    let packed = packed.parse();
     let at = elf::ReadAt::new(bytes.len() as u64, limit, |at, buf: &mut [u8]| {
         buf.copy_from_slice(&bytes[at as usize..at as usize + buf.len()]);
         Ok(())
@@ -214,6 +223,12 @@ pub fn facts_three_ways(bytes: &[u8]) -> Result<pydive::layer::elf::ElfInfo, Str
         "whole vs streamed: {:?} / {:?}",
         shape(&whole),
         shape(&streamed)
+    );
+    assert!(
+        whole == packed,
+        "whole vs streamed with compressed speculation: {:?} / {:?}",
+        shape(&whole),
+        shape(&packed)
     );
     assert!(
         whole == seekable,

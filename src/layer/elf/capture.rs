@@ -4,11 +4,13 @@
 //! usually comes after them. So a large file is kept in stages: its first bytes (header and
 //! program headers); then, up to the end of the dynamic segment, the loadable segments that
 //! may hold the tables (the non-executable ones, and an executable one that starts the file,
-//! as in layouts without separate code); once the dynamic segment is read, exactly the tables
-//! it points at that are still ahead (auditwheel's patchelf moves them to new segments at the
-//! end). Code and debug information, the bulk of a large file, are never kept. Everything kept
-//! counts against the `elf-capture` limit; a file whose tables lie past it is a diagnostic
-//! that names the limit, never facts made up from missing bytes.
+//! as in layouts without separate code); once the dynamic segment is read, only the tables it
+//! points at, each up to the next section the dynamic segment names (sections do not overlap),
+//! whether already kept or still ahead (auditwheel's patchelf moves them to new segments at
+//! the end). What is kept on speculation past the first 8 MiB is held compressed until then:
+//! in a segment that starts the file it is mostly code. Debug information is never kept.
+//! Everything kept counts against the `elf-capture` limit (uncompressed); a file whose tables
+//! lie past it is a diagnostic that names the limit, never facts made up from missing bytes.
 
 use std::borrow::Cow;
 use std::io;
@@ -22,6 +24,32 @@ const SMALL: u64 = 256 << 10;
 const HEAD: u64 = 64 << 10;
 /// What is kept before the section header table, where the section names usually are.
 const BEFORE_SECTIONS: u64 = 64 << 10;
+/// Past this many kept bytes of a file, what is kept on speculation is compressed until the
+/// plan says which of it is needed: an old-layout library's first segment is mostly code, and
+/// two of them in flight held over 100 MiB.
+const RAW_SPECULATION: u64 = 8 << 20;
+/// Speculated bytes are compressed in blocks of this size.
+const BLOCK: usize = 1 << 20;
+/// The dynamic tags whose value is an address (`d_ptr`): where a section starts.
+const ADDRESS_TAGS: &[u64] = &[
+    3,           // DT_PLTGOT
+    4,           // DT_HASH
+    5,           // DT_STRTAB
+    6,           // DT_SYMTAB
+    7,           // DT_RELA
+    12,          // DT_INIT
+    13,          // DT_FINI
+    17,          // DT_REL
+    23,          // DT_JMPREL
+    25,          // DT_INIT_ARRAY
+    26,          // DT_FINI_ARRAY
+    32,          // DT_PREINIT_ARRAY
+    36,          // DT_RELR
+    0x6fff_fef5, // DT_GNU_HASH
+    0x6fff_fff0, // DT_VERSYM
+    0x6fff_fffc, // DT_VERDEF
+    0x6fff_fffe, // DT_VERNEED
+];
 
 /// The bytes of one ELF file kept as they stream past.
 pub struct Capture {
@@ -30,6 +58,11 @@ pub struct Capture {
     seen: u64,
     /// Kept bytes: (offset, bytes), in offset order, not overlapping.
     pieces: Vec<(u64, Vec<u8>)>,
+    /// Bytes kept on speculation past `raw_speculation`, compressed, in offset order, and the
+    /// block being filled.
+    packed: Vec<Packed>,
+    filling: Option<(u64, Vec<u8>)>,
+    raw_speculation: u64,
     stage: Stage,
     /// The ranges to keep, sorted and disjoint; the speculative ones (true) leave room in the
     /// limit for the others.
@@ -41,6 +74,20 @@ pub struct Capture {
     reserved: u64,
     /// Bytes the plan wanted were dropped for the limit.
     dropped: bool,
+}
+
+/// A block of speculated bytes, compressed with zstd.
+struct Packed {
+    at: u64,
+    len: usize,
+    zstd: Vec<u8>,
+}
+
+impl Packed {
+    fn unpack(&self) -> Vec<u8> {
+        // Compressed here a moment ago: only a failing allocation could fail this.
+        zstd::bulk::decompress(&self.zstd, self.len).unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,6 +104,13 @@ enum Stage {
 impl Capture {
     /// Starts capturing a file of `size` bytes, keeping at most `limit` bytes of it.
     pub fn new(size: u64, limit: u64) -> Capture {
+        Capture::with_raw_speculation(size, limit, RAW_SPECULATION)
+    }
+
+    /// As [`Capture::new`], compressing what is speculated once `raw` bytes are kept (tests
+    /// use 0, to check that compressed speculation gives the same facts).
+    #[doc(hidden)]
+    pub fn with_raw_speculation(size: u64, limit: u64, raw: u64) -> Capture {
         let (stage, keep) = if size <= SMALL {
             (Stage::Planned, vec![(0..size, false)])
         } else {
@@ -66,6 +120,9 @@ impl Capture {
             size,
             seen: 0,
             pieces: Vec::new(),
+            packed: Vec::new(),
+            filling: None,
+            raw_speculation: raw,
             stage,
             keep,
             limit,
@@ -161,12 +218,25 @@ impl Capture {
                 // The dynamic segment has been kept: keep what it points at.
                 keep.push(dynamic);
                 let entries = layout.dynamic_entries(&*self).unwrap_or_default();
+                // Each address the dynamic section names starts a section, and sections do not
+                // overlap: a table ends where the next one starts, or with its segment.
+                let starts: Vec<u64> = entries
+                    .iter()
+                    .filter(|(t, _)| ADDRESS_TAGS.contains(t))
+                    .filter_map(|&(_, address)| layout.offset_of(address))
+                    .collect();
                 for (t, at) in table_offsets(&layout, &entries) {
                     let end = match t {
                         DT_STRTAB => at.saturating_add(tag(&entries, DT_STRSZ).unwrap_or(0)),
-                        // The others' sizes are known only once other tables are read: up to
-                        // the end of their segment.
-                        _ => layout.segment_at(at).map_or(at, |s| s.end),
+                        // The others' sizes are known only once other tables are read.
+                        _ => {
+                            let segment_end = layout.segment_at(at).map_or(at, |s| s.end);
+                            starts
+                                .iter()
+                                .copied()
+                                .filter(|&s| s > at)
+                                .fold(segment_end, u64::min)
+                        }
                     };
                     keep.push(at..end);
                 }
@@ -190,7 +260,20 @@ impl Capture {
     fn finish_plan(&mut self, keep: Vec<Range<u64>>) {
         self.stage = Stage::Planned;
         self.plan(keep, Vec::new());
-        let speculated = std::mem::take(&mut self.pieces);
+        self.seal();
+        let mut speculated = std::mem::take(&mut self.pieces);
+        // Only the blocks the plan wants a part of are unpacked.
+        for block in std::mem::take(&mut self.packed) {
+            let end = block.at + block.len as u64;
+            if self
+                .keep
+                .iter()
+                .any(|r| r.0.start < end && block.at < r.0.end)
+            {
+                speculated.push((block.at, block.unpack()));
+            }
+        }
+        speculated.sort_by_key(|p| p.0);
         self.kept = 0;
         for (start, bytes) in speculated {
             let end = start + bytes.len() as u64;
@@ -243,12 +326,97 @@ impl Capture {
             return;
         }
         self.kept += bytes.len() as u64;
+        if speculative && self.kept > self.raw_speculation {
+            self.pack(at, bytes);
+            return;
+        }
         match self.pieces.last_mut() {
             Some((start, piece)) if *start + piece.len() as u64 == at => {
                 piece.extend_from_slice(bytes)
             }
             _ => self.pieces.push((at, bytes.to_vec())),
         }
+    }
+}
+
+impl Capture {
+    /// Adds speculated bytes to the block being filled, compressing it when it is full.
+    fn pack(&mut self, at: u64, bytes: &[u8]) {
+        if self
+            .filling
+            .as_ref()
+            .is_some_and(|(start, b)| start + b.len() as u64 != at)
+        {
+            self.seal();
+        }
+        let (_, block) = self
+            .filling
+            .get_or_insert_with(|| (at, Vec::with_capacity(BLOCK)));
+        block.extend_from_slice(bytes);
+        if block.len() >= BLOCK {
+            self.seal();
+        }
+    }
+
+    /// Compresses the block being filled. Should compression fail, the bytes stay as they are.
+    fn seal(&mut self) {
+        let Some((at, bytes)) = self.filling.take() else {
+            return;
+        };
+        match zstd::bulk::compress(&bytes, 1) {
+            Ok(mut zstd) => self.packed.push(Packed {
+                // The compressor sized it for incompressible input.
+                zstd: {
+                    zstd.shrink_to_fit();
+                    zstd
+                },
+                at,
+                len: bytes.len(),
+            }),
+            Err(_) => {
+                let i = self.pieces.partition_point(|p| p.0 < at);
+                self.pieces.insert(i, (at, bytes));
+            }
+        }
+    }
+
+    /// The bytes at `at..end` from kept pieces and blocks together, when they cover it: a file
+    /// whose stream ended before its plan was made is parsed from what was speculated.
+    fn gather(&self, at: u64, end: u64) -> Option<Vec<u8>> {
+        if self.packed.is_empty() && self.filling.is_none() {
+            return None;
+        }
+        let mut parts: Vec<(u64, Cow<'_, [u8]>)> = self
+            .pieces
+            .iter()
+            .map(|(start, bytes)| (*start, Cow::Borrowed(&bytes[..])))
+            .chain(
+                self.filling
+                    .iter()
+                    .map(|(start, bytes)| (*start, Cow::Borrowed(&bytes[..]))),
+            )
+            .filter(|(start, bytes)| *start < end && at < start + bytes.len() as u64)
+            .collect();
+        for block in &self.packed {
+            if block.at < end && at < block.at + block.len as u64 {
+                parts.push((block.at, Cow::Owned(block.unpack())));
+            }
+        }
+        parts.sort_by_key(|p| p.0);
+        // Grown only by what was kept: a hostile file may ask for far more.
+        let mut out = Vec::new();
+        for (start, bytes) in parts {
+            let here = at + out.len() as u64;
+            if start > here {
+                return None;
+            }
+            let from = (here - start) as usize;
+            let to = (end - start).min(bytes.len() as u64) as usize;
+            if from < to {
+                out.extend_from_slice(&bytes[from..to]);
+            }
+        }
+        (out.len() as u64 == end - at).then_some(out)
     }
 }
 
@@ -314,6 +482,9 @@ impl Source for Capture {
                     &piece[(at - start) as usize..(end - start) as usize],
                 ));
             }
+        }
+        if let Some(bytes) = self.gather(at, end) {
+            return Ok(Cow::Owned(bytes));
         }
         Err(if self.dropped {
             format!(
