@@ -1022,6 +1022,11 @@ fn an_extension_module_needs_what_neither_python_nor_its_libraries_define() {
         ),
         // For another Python: no interpreter here imports it, so nothing is judged.
         module("other.cpython-312-x86_64-linux-gnu.so", &["PyFoo_Missing"]),
+        // For another implementation of Python: not CPython's to judge.
+        module(
+            "graal.graalpy242-311-native-x86_64-linux.so",
+            &["PyFoo_Missing"],
+        ),
     ];
     let pkg = "pkg";
     let mut installed: Vec<(String, Vec<u8>)> = files
@@ -1092,6 +1097,7 @@ fn an_extension_module_needs_what_neither_python_nor_its_libraries_define() {
     assert!(missing("underlinked.cpython-311-x86_64-linux-gnu.so").is_empty());
     assert!(missing("libhelper.so").is_empty());
     assert!(missing("other.cpython-312-x86_64-linux-gnu.so").is_empty());
+    assert!(missing("graal.graalpy242-311-native-x86_64-linux.so").is_empty());
 
     let found = common::findings(&report, "missing-symbol");
     let mut paths: Vec<&str> = found

@@ -252,15 +252,17 @@ impl Linkage {
     }
 }
 
-/// Whether a file is a Python extension module: it defines `PyInit_<name>`, its name up to the
-/// first dot. PyPy's modules (`.pypy...so`) are for an interpreter that is not CPython.
+/// Whether a file is a CPython extension module: named `<name>.so`, `<name>.abi3.so` or
+/// `<name>.cpython-...so` (not PyPy's or GraalPy's), and defining `PyInit_<name>`.
 fn is_extension_module(e: &ElfFacts) -> bool {
     let (_, name) = split_last(&e.path);
-    let Some(module) = name.split(|&b| b == b'.').next() else {
-        return false;
+    let mut parts = name.split(|&b| b == b'.');
+    let module = parts.next().unwrap_or_default();
+    let for_cpython = match super::python::extension_tag(name) {
+        Some(tag) => tag == "abi3" || tag.starts_with("cpython-"),
+        None => parts.count() == 1 && name.ends_with(b".so"),
     };
-    let is_pypy = super::python::extension_tag(name).is_some_and(|t| t.starts_with("pypy"));
-    !is_pypy
+    for_cpython
         && std::str::from_utf8(module)
             .is_ok_and(|m| !m.is_empty() && e.info.exports.contains(&format!("PyInit_{m}")))
 }
