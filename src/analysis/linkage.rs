@@ -204,6 +204,9 @@ impl Linkage {
         if image.env.iter().any(|v| v.starts_with("LD_PRELOAD=")) {
             return;
         }
+        // Each interpreter's scope, once: `None` when it cannot be judged against (an object
+        // not read, or no C API).
+        let mut interpreters: HashMap<usize, Option<Vec<&ElfInfo>>> = HashMap::new();
         'modules: for i in 0..self.elves.len() {
             let e = &self.elves[i];
             if !is_extension_module(e) {
@@ -217,12 +220,13 @@ impl Linkage {
                 if self.elves[j].flavour != e.flavour {
                     continue;
                 }
-                let Some(objects) = objects_at(image, &self.scope(j)) else {
+                let scope = interpreters.entry(j).or_insert_with(|| {
+                    objects_at(image, &self.scope(j))
+                        .filter(|o| defines(self.elves[j].flavour, o, "Py_Initialize", None))
+                });
+                let Some(objects) = scope.clone() else {
                     continue 'modules;
                 };
-                if !defines(e.flavour, &objects, "Py_Initialize", None) {
-                    continue 'modules;
-                }
                 global_scopes.push(objects);
             }
             let Some(own) = objects_at(image, &self.scope(i)[1..]) else {
