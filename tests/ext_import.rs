@@ -10,12 +10,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use common::debian::{apt_plan, debs, rootfs_layer};
-use common::elf::{CC, compile, pip_download_wheels, unpack_wheel_shared_objects};
+use common::elf::{CC, compile, wheel_shared_objects};
 use common::linkage::SITE;
-use common::services::{DockerCli, need, runs, unique};
+use common::services::{DockerCli, need, run, runs, unique};
 use common::{archive, json};
 use pydive::fixture::{Entry, Image, Layer, Layout};
 use serde_json::Value;
@@ -55,25 +54,18 @@ fn extension_modules_refused_by_the_real_loader_are_exactly_those_the_audit_name
     let Some(()) = need("pip", runs(&["python3", "-m", "pip", "--version"])) else {
         return;
     };
-    let wheels = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-downloads/wheels-import");
-    let specs = [
-        "numpy==2.2.6",
-        "PyYAML==6.0.2",
-        "MarkupSafe==3.0.2",
-        "msgpack==1.1.0",
-        "orjson==3.10.7",
-        "charset-normalizer==3.4.0",
-    ];
-    std::fs::create_dir_all(&wheels).unwrap();
-    let have = std::fs::read_dir(&wheels)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "whl"))
-        .count();
-    if have < specs.len() {
-        pip_download_wheels(&wheels, &["manylinux2014_x86_64"], "3.11", &specs);
-    }
-    let (unpacked, names) = unpack_wheel_shared_objects(&wheels);
+    let (unpacked, names) = wheel_shared_objects(
+        "wheels-import",
+        &["manylinux2014_x86_64"],
+        &[
+            "numpy==2.2.6",
+            "PyYAML==6.0.2",
+            "MarkupSafe==3.0.2",
+            "msgpack==1.1.0",
+            "orjson==3.10.7",
+            "charset-normalizer==3.4.0",
+        ],
+    );
 
     // Modules compiled here: one using a C API function newer than Python 3.11, one using zlib
     // without linking it (python3.11 itself needs libz.so.1, so the loader finds it there).
@@ -134,19 +126,13 @@ fn extension_modules_refused_by_the_real_loader_are_exactly_those_the_audit_name
         .map(|n| format!("/{SITE}/{n}"))
         .collect();
     assert!(modules.len() > 20, "{modules:?}");
-    let out = docker
+    let out = run(docker
         .command()
         .args(["run", "--rm", "--network", "none", &loaded.tag])
         .args(["python3.11", "-c", LOAD_EACH])
-        .args(&modules)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let said: BTreeMap<String, Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
+        .args(&modules))
+    .unwrap();
+    let said: BTreeMap<String, Option<String>> = serde_json::from_str(&out).unwrap();
     let refused: Vec<&String> = said
         .iter()
         .filter(|(_, complaint)| complaint.is_some())

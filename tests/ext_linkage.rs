@@ -660,19 +660,7 @@ fn wheel_libraries(
         "pip",
         common::services::runs(&["python3", "-m", "pip", "--version"]),
     )?;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-downloads")
-        .join(cache);
-    std::fs::create_dir_all(&dir).unwrap();
-    let have = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "whl"))
-        .count();
-    if have < specs.len() {
-        common::elf::pip_download_wheels(&dir, platforms, "3.11", specs);
-    }
-    Some(common::elf::unpack_wheel_shared_objects(&dir))
+    Some(common::elf::wheel_shared_objects(cache, platforms, specs))
 }
 
 /// A layer that installs the unpacked files into site-packages.

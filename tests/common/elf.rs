@@ -192,23 +192,19 @@ pub fn facts_three_ways(bytes: &[u8]) -> Result<pydive::layer::elf::ElfInfo, Str
     use pydive::layer::elf;
     let limit = pydive::limits::Limits::default().elf_capture;
     let whole = elf::parse(bytes);
-    let mut capture = elf::Capture::new(bytes.len() as u64, limit);
-    for chunk in bytes.chunks(64 * 1024) {
-        if !capture.wants_stream() {
-            break;
+    let stream = |mut capture: elf::Capture| {
+        for chunk in bytes.chunks(64 * 1024) {
+            if !capture.wants_stream() {
+                break;
+            }
+            capture.push(chunk);
         }
-        capture.push(chunk);
-    }
-    let streamed = capture.parse();
+        capture.parse()
+    };
+    let size = bytes.len() as u64;
+    let streamed = stream(elf::Capture::new(size, limit));
     // Streamed again with every speculated byte compressed until the plan is made.
-    let mut packed = elf::Capture::with_raw_speculation(bytes.len() as u64, limit, 0);
-    for chunk in bytes.chunks(64 * 1024) {
-        if !packed.wants_stream() {
-            break;
-        }
-        packed.push(chunk);
-    }
-    let packed = packed.parse();
+    let packed = stream(elf::Capture::with_raw_speculation(size, limit, 0));
     let at = elf::ReadAt::new(bytes.len() as u64, limit, |at, buf: &mut [u8]| {
         buf.copy_from_slice(&bytes[at as usize..at as usize + buf.len()]);
         Ok(())
@@ -263,13 +259,31 @@ pub fn pip_download_wheels(dir: &Path, platforms: &[&str], python: &str, specs: 
     assert!(status.success(), "pip download {specs:?} for {platforms:?}");
 }
 
-/// Unpacks the shared objects of every wheel in `dir` into `dir/unpacked`; returns that
-/// directory and their paths inside the wheels (which are their paths in site-packages).
-pub fn unpack_wheel_shared_objects(dir: &Path) -> (PathBuf, Vec<String>) {
+/// Real wheels for Python 3.11 on `platforms`, downloaded once with pip into
+/// `target/test-downloads/CACHE`, and their shared objects unpacked into `CACHE/unpacked`;
+/// returns that directory and the objects' paths inside the wheels (which are their paths in
+/// site-packages).
+pub fn wheel_shared_objects(
+    cache: &str,
+    platforms: &[&str],
+    specs: &[&str],
+) -> (PathBuf, Vec<String>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-downloads")
+        .join(cache);
+    std::fs::create_dir_all(&dir).unwrap();
+    let have = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "whl"))
+        .count();
+    if have < specs.len() {
+        pip_download_wheels(&dir, platforms, "3.11", specs);
+    }
     let listing = Command::new("python3")
         .arg("-c")
         .arg("import sys, zipfile, pathlib\nout = pathlib.Path(sys.argv[1]) / 'unpacked'\nfor w in sorted(pathlib.Path(sys.argv[1]).glob('*.whl')):\n    z = zipfile.ZipFile(w)\n    for n in z.namelist():\n        if n.endswith('.so') or '.so.' in n:\n            z.extract(n, out)\n            print(n)\n")
-        .arg(dir)
+        .arg(&dir)
         .output()
         .unwrap();
     assert!(listing.status.success(), "unpacking the wheels in {dir:?}");

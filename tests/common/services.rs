@@ -53,7 +53,8 @@ pub fn unique(name: &str) -> String {
     )
 }
 
-fn run(cmd: &mut Command) -> Result<String, String> {
+/// Runs a command to its end: its standard output, or an error line with its standard error.
+pub fn run(cmd: &mut Command) -> Result<String, String> {
     let shown = format!("{cmd:?}");
     let out = cmd
         .stdin(Stdio::null())
